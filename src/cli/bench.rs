@@ -1,0 +1,176 @@
+//! `improv bench ...`: benchmarks printing one JSON object per line.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+use improv::corpus::{Corpus, LoadOptions};
+
+use super::{corpus_dir, TokenizerName};
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Reading + tokenizing a corpus, cold (no cache) and warm (from the cache).
+    Corpus {
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "paper")]
+        tokenizer: TokenizerName,
+        /// Only the first N files in path order.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Also run the music21 peer (../shared/peers/music21_tokenize.py) with this Python on
+        /// the same files, and report the speed ratio and token agreement.
+        #[arg(long)]
+        peer: Option<PathBuf>,
+        #[arg(long)]
+        peer_script: Option<PathBuf>,
+        /// Cold and warm runs to take the median of.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Corpus {
+            dir,
+            tokenizer,
+            limit,
+            peer,
+            peer_script,
+            rounds,
+            json: _,
+        } => corpus(
+            &corpus_dir(dir),
+            tokenizer,
+            limit,
+            peer,
+            peer_script,
+            rounds.max(1),
+        ),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn corpus(
+    dir: &Path,
+    tokenizer: TokenizerName,
+    limit: Option<usize>,
+    peer: Option<PathBuf>,
+    peer_script: Option<PathBuf>,
+    rounds: usize,
+) -> Result<()> {
+    let cache = tempfile::tempdir().context("bench corpus: temporary cache directory")?;
+    let mut opts = LoadOptions::new(tokenizer.config());
+    opts.limit = limit;
+    let name = format!("{tokenizer:?}").to_lowercase();
+
+    let report = |opts: &mut LoadOptions,
+                  phase: &str,
+                  cache_dir: Option<PathBuf>|
+     -> Result<(Corpus, f64)> {
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..rounds {
+            opts.cache_dir = cache_dir.clone();
+            let c = Corpus::load(dir, opts)?;
+            times.push(c.report.seconds);
+            last = Some(c);
+        }
+        let c = last.context("no rounds")?;
+        let secs = median(times);
+        println!(
+            "{}",
+            json!({
+                "bench": "corpus", "phase": phase, "tokenizer": name,
+                "corpus": dir.display().to_string(),
+                "files": c.report.files, "files_read": c.report.read,
+                "failed": c.report.failed.len(), "cached": c.report.cached,
+                "notes": c.notes(), "tokens": c.tokens(),
+                "seconds": secs,
+                "files_per_s": (c.report.files as f64 / secs).round(),
+                "notes_per_s": (c.notes() as f64 / secs).round(),
+                "threads": rayon::current_num_threads(),
+            })
+        );
+        Ok((c, secs))
+    };
+    let (ours, cold) = report(&mut opts, "cold", None)?;
+    // Fill the cache once, then time loads from it.
+    opts.cache_dir = Some(cache.path().to_path_buf());
+    Corpus::load(dir, &opts)?;
+    report(&mut opts, "warm", Some(cache.path().to_path_buf()))?;
+
+    if let Some(python) = peer {
+        let script = peer_script.unwrap_or_else(|| {
+            improv::paths::bundle_root().join("../shared/peers/music21_tokenize.py")
+        });
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script).arg(dir);
+        if let Some(n) = limit {
+            cmd.arg("--limit").arg(n.to_string());
+        }
+        let out = cmd.output().with_context(|| {
+            format!(
+                "bench corpus: running {} {}",
+                python.display(),
+                script.display()
+            )
+        })?;
+        if !out.status.success() {
+            bail!(
+                "bench corpus: peer failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+        }
+        let mut peer_tokens: HashMap<String, Vec<String>> = HashMap::new();
+        let mut summary = Value::Null;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: Value = serde_json::from_str(line).context("bench corpus: peer output")?;
+            if v.get("summary").is_some() {
+                summary = v;
+            } else if let (Some(f), Some(t)) = (v["file"].as_str(), v["tokens"].as_array()) {
+                let toks = t
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect();
+                peer_tokens.insert(f.to_string(), toks);
+            }
+        }
+        let (mut compared, mut equal) = (0, 0);
+        for p in &ours.pieces {
+            if let Some(theirs) = peer_tokens.get(&p.path) {
+                compared += 1;
+                let mine: Vec<String> = p.tokens.iter().map(|t| t.to_string()).collect();
+                equal += (&mine == theirs) as usize;
+            }
+        }
+        let peer_fps = summary["files_per_s"].as_f64().unwrap_or(f64::NAN);
+        let our_fps = ours.report.files as f64 / cold;
+        println!(
+            "{}",
+            json!({
+                "bench": "corpus", "phase": "peer", "peer": "music21",
+                "files": summary["files"], "failed": summary["failed"],
+                "seconds": summary["seconds"], "files_per_s": peer_fps,
+                "ratio_cold": (our_fps / peer_fps).round(),
+                "files_compared": compared, "files_tokens_equal": equal,
+            })
+        );
+    }
+    Ok(())
+}

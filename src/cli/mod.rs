@@ -1,0 +1,62 @@
+//! Command-line front end: parses arguments with clap and calls the library.
+
+mod bench;
+mod corpus;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use improv::music::tokens::TokenizerConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "improv",
+    version,
+    about = "Live-coding music with machine learning"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Look at a corpus of MIDI files.
+    #[command(subcommand)]
+    Corpus(corpus::CorpusCmd),
+    /// Benchmarks; each prints one JSON object per line.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TokenizerName {
+    Paper,
+    Event,
+}
+
+impl TokenizerName {
+    pub fn config(self) -> TokenizerConfig {
+        match self {
+            TokenizerName::Paper => TokenizerConfig::by_name("paper"),
+            TokenizerName::Event => TokenizerConfig::by_name("event"),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// The bundled corpus when no folder is given.
+pub fn corpus_dir(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(improv::paths::bundled_corpus)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        // Until the live surface lands, the main job is a look at the bundled corpus.
+        None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
+        Some(Command::Corpus(c)) => corpus::run(c),
+        Some(Command::Bench(b)) => bench::run(b),
+    }
+}

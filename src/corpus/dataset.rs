@@ -1,0 +1,115 @@
+//! From pieces to training data: the train/validation split (by a stable hash of the path, never
+//! by window), the vocabulary, and windows of N+1 token ids with transposition augmentation on
+//! the training split only.
+
+use super::{Corpus, Piece};
+use crate::music::tokens::{Token, Vocab};
+
+/// Which side of the split a piece is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Validation,
+}
+
+impl Split {
+    /// The split of a piece by its relative path: stable across runs, machines and corpus edits.
+    pub fn of_path(path: &str, val_fraction: f64) -> Split {
+        let h = blake3::hash(path.as_bytes());
+        let x = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        if (x as f64 / u64::MAX as f64) < val_fraction {
+            Split::Validation
+        } else {
+            Split::Train
+        }
+    }
+}
+
+/// Training examples: `count` windows of `len` ids each, stored flat.
+#[derive(Clone, Debug, Default)]
+pub struct Windows {
+    pub len: usize,
+    pub ids: Vec<u32>,
+}
+
+impl Windows {
+    pub fn count(&self) -> usize {
+        self.ids.len().checked_div(self.len).unwrap_or(0)
+    }
+
+    pub fn get(&self, i: usize) -> &[u32] {
+        &self.ids[i * self.len..(i + 1) * self.len]
+    }
+}
+
+impl Corpus {
+    /// The vocabulary a model of this corpus needs: the tokenizer's fixed set plus the corpus's
+    /// style tokens, or (paper tokens) every token the corpus uses, in sorted order.
+    pub fn vocab(&self) -> Vocab {
+        let tokenizer = self.tokenizer.build();
+        match tokenizer.fixed_vocab() {
+            Some(mut v) => {
+                v.extend(self.styles().into_iter().map(Token::Style));
+                Vocab::new(v)
+            }
+            None => {
+                let mut all: Vec<Token> = self
+                    .pieces
+                    .iter()
+                    .flat_map(|p| p.tokens.iter().cloned())
+                    .collect();
+                all.sort();
+                all.dedup();
+                Vocab::new(all)
+            }
+        }
+    }
+
+    pub fn pieces_in(&self, split: Split, val_fraction: f64) -> impl Iterator<Item = &Piece> {
+        self.pieces
+            .iter()
+            .filter(move |p| p.split(val_fraction) == split)
+    }
+
+    /// Windows of `window + 1` ids every `stride` tokens from the pieces of `split`; on the
+    /// training split each piece is also transposed to every key within +-`transpose` semitones
+    /// where all its pitches stay in range. Tokens outside `vocab` are dropped.
+    pub fn windows(
+        &self,
+        vocab: &Vocab,
+        split: Split,
+        val_fraction: f64,
+        window: usize,
+        stride: usize,
+        transpose: u8,
+    ) -> Windows {
+        let len = window + 1;
+        let stride = stride.max(1);
+        let k = if split == Split::Train {
+            transpose as i32
+        } else {
+            0
+        };
+        let mut out = Windows {
+            len,
+            ids: Vec::new(),
+        };
+        for piece in self.pieces_in(split, val_fraction) {
+            for shift in -k..=k {
+                let tokens: Option<Vec<Token>> = if shift == 0 {
+                    Some(piece.tokens.clone())
+                } else {
+                    piece.tokens.iter().map(|t| t.transposed(shift)).collect()
+                };
+                let Some(tokens) = tokens else { continue };
+                let (ids, _) = vocab.encode(&tokens);
+                let mut start = 0;
+                while start + len <= ids.len() {
+                    out.ids.extend_from_slice(&ids[start..start + len]);
+                    start += stride;
+                }
+            }
+        }
+        out
+    }
+}

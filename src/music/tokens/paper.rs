@@ -1,0 +1,138 @@
+//! The seed paper's tokens: one per onset, a note by its name (`F2`), notes starting together
+//! by their pitch classes in normal order (`7.11.2`). Rhythm is dropped, as in the paper.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Token, TokenError, Tokenizer};
+use crate::music::{pitch, Note, NoteSeq};
+
+/// Settings of the paper tokenizer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaperConfig {
+    /// Beats between decoded onsets and the length of each decoded note (the paper's notebooks
+    /// used a fixed half beat).
+    pub step_beats: f64,
+    /// Onsets closer than this many beats count as one (music21 groups within a 16th by default).
+    pub chord_window_beats: f64,
+}
+
+impl Default for PaperConfig {
+    fn default() -> Self {
+        PaperConfig {
+            step_beats: 0.5,
+            chord_window_beats: 1.0 / 16.0,
+        }
+    }
+}
+
+pub struct PaperTokenizer {
+    config: PaperConfig,
+}
+
+impl PaperTokenizer {
+    pub fn new(config: PaperConfig) -> Self {
+        PaperTokenizer { config }
+    }
+}
+
+impl Tokenizer for PaperTokenizer {
+    fn name(&self) -> &'static str {
+        "paper"
+    }
+
+    fn encode(&self, seq: &NoteSeq, _style: Option<&str>) -> Result<Vec<Token>, TokenError> {
+        let notes: Vec<&Note> = seq.notes.iter().filter(|n| !n.is_drum()).collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < notes.len() {
+            let onset = notes[i].start;
+            let mut j = i + 1;
+            while j < notes.len() && notes[j].start - onset < self.config.chord_window_beats {
+                j += 1;
+            }
+            out.push(if j - i == 1 {
+                Token::Note(notes[i].pitch)
+            } else {
+                Token::Chord(pitch::pc_mask(notes[i..j].iter().map(|n| n.pitch)))
+            });
+            i = j;
+        }
+        Ok(out)
+    }
+
+    fn decode(&self, tokens: &[Token]) -> NoteSeq {
+        let step = self.config.step_beats;
+        let mut notes = Vec::new();
+        let mut onset = 0.0;
+        for t in tokens {
+            match t {
+                Token::Note(p) => notes.push(Note::new(*p, 100, onset, step)),
+                Token::Chord(m) => {
+                    // Pitch classes in normal order, stacked upwards from middle C's octave.
+                    let mut last = 59u8;
+                    for pc in pitch::normal_order(*m) {
+                        let mut p = 60 + pc;
+                        while p <= last {
+                            p += 12;
+                        }
+                        if p <= 127 {
+                            notes.push(Note::new(p, 100, onset, step));
+                            last = p;
+                        }
+                    }
+                }
+                _ => continue,
+            }
+            onset += step;
+        }
+        NoteSeq::from_notes(notes, 120.0)
+    }
+
+    fn fixed_vocab(&self) -> Option<Vec<Token>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_and_chords_by_onset() {
+        let seq = NoteSeq::from_notes(
+            vec![
+                Note::new(41, 80, 0.0, 1.0),
+                Note::new(67, 80, 1.0, 1.0),
+                Note::new(71, 80, 1.0, 2.0),
+                Note::new(74, 80, 1.01, 1.0),
+                Note::new(61, 80, 3.0, 1.0),
+            ],
+            120.0,
+        );
+        let toks = PaperTokenizer::new(PaperConfig::default())
+            .encode(&seq, None)
+            .unwrap();
+        let text: Vec<String> = toks.iter().map(|t| t.to_string()).collect();
+        assert_eq!(text, ["F2", "7.11.2", "C#4"]);
+    }
+
+    #[test]
+    fn decode_writes_fixed_length_notes() {
+        let tk = PaperTokenizer::new(PaperConfig::default());
+        let seq = tk.decode(&[Token::Note(41), Token::Chord(0b1000_1000_0100)]);
+        let got: Vec<(u8, f64, f64)> = seq
+            .notes
+            .iter()
+            .map(|n| (n.pitch, n.start, n.duration))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (41, 0.0, 0.5),
+                (67, 0.5, 0.5),
+                (71, 0.5, 0.5),
+                (74, 0.5, 0.5)
+            ]
+        );
+    }
+}
