@@ -3,6 +3,7 @@
 //! The core (`music`, `corpus`) is pure data and files; nothing here knows about terminals, ports or
 //! sound cards. See ARCHITECTURE.md in the project's shared notes for the module map.
 
+pub mod analysis;
 pub mod corpus;
 pub mod fsx;
 pub mod music;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod corpus;
+mod genre;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,9 @@ pub enum Command {
     /// Look at a corpus of MIDI files.
     #[command(subcommand)]
     Corpus(corpus::CorpusCmd),
+    /// Genre: render MIDI to audio, audio features.
+    #[command(subcommand)]
+    Genre(genre::GenreCmd),
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -58,5 +62,6 @@ pub fn run(cli: Cli) -> Result<()> {
         None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
+        Some(Command::Genre(g)) => genre::run(g),
     }
 }
