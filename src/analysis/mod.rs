@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod dsp;
 pub mod features;
+pub mod genre;
 pub mod render;
 pub mod symbolic;
 pub mod wav;

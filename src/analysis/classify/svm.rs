@@ -134,8 +134,8 @@ fn smo(k: &[Vec<f64>], y: &[f64], c: f64, eps: f64) -> (Vec<f64>, f64) {
             }
         }
         let (di, dj) = (alpha[i] - ai, alpha[j] - aj);
-        for t in 0..n {
-            g[t] += q(i, t) * di + q(j, t) * dj;
+        for (t, gt) in g.iter_mut().enumerate() {
+            *gt += q(i, t) * di + q(j, t) * dj;
         }
     }
     // rho as LIBSVM computes it: the mean of y*G over free vectors, else the middle of the bounds.

@@ -22,6 +22,9 @@ pub(crate) struct Tree {
     pub nodes: Vec<Node>,
 }
 
+/// A node still to build: its samples, its depth, and the parent's child slot (parent, is left).
+type Pending = (Vec<usize>, usize, Option<(usize, bool)>);
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TreeParams {
     pub max_depth: usize,
@@ -42,8 +45,7 @@ impl Tree {
         let dims = targets.first().map_or(1, |t| t.len());
         let features = x.first().map_or(0, |r| r.len());
         let mut nodes = Vec::new();
-        // (samples, depth, slot to fill in the parent)
-        let mut stack: Vec<(Vec<usize>, usize, Option<(usize, bool)>)> = vec![(idx, 0, None)];
+        let mut stack: Vec<Pending> = vec![(idx, 0, None)];
         while let Some((idx, depth, parent)) = stack.pop() {
             let me = nodes.len();
             if let Some((pi, is_left)) = parent {
