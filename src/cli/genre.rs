@@ -35,8 +35,9 @@ pub enum GenreCmd {
         data: PathBuf,
         #[arg(long, value_enum, default_value = "symbolic")]
         features: Features,
-        #[arg(long, value_enum, default_value = "rf")]
-        model: Kind,
+        /// One or more classifiers, comma-separated; the features are computed once.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "rf")]
+        model: Vec<Kind>,
         #[arg(long)]
         per_label: Option<usize>,
         #[arg(long, default_value_t = 1)]
@@ -103,38 +104,9 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
         } => {
             let items = genre::discover(&data, per_label)?;
             let rows = genre::rows(&items, &Extractor::new(features)?)?;
-            let r = genre::cross_validate(&items, &rows, features, model, seed);
-            let (acc, acc_sd) = r.accuracy();
-            let (f1, f1_sd) = r.macro_f1();
-            if json {
-                println!(
-                    "{}",
-                    json!({"features": features, "model": model, "pieces": items.len(),
-                           "folds": r.fold_accuracy.len(), "accuracy": acc, "accuracy_sd": acc_sd,
-                           "macro_f1": f1, "macro_f1_sd": f1_sd, "labels": r.labels,
-                           "fold_accuracy": r.fold_accuracy, "confusion": r.confusion})
-                );
-            } else {
-                println!(
-                    "{model:?} on {features:?} features, {} pieces, {} grouped folds",
-                    items.len(),
-                    r.fold_accuracy.len()
-                );
-                println!("accuracy  {acc:.3} +- {acc_sd:.3}");
-                println!("macro-F1  {f1:.3} +- {f1_sd:.3}");
-                println!("confusion (rows: true, columns: predicted)");
-                print!("{:>10}", "");
-                for l in &r.labels {
-                    print!("{:>7.6}", l);
-                }
-                println!();
-                for (l, row) in r.labels.iter().zip(&r.confusion) {
-                    print!("{l:>10}");
-                    for v in row {
-                        print!("{v:>7}");
-                    }
-                    println!();
-                }
+            for model in model {
+                let r = genre::cross_validate(&items, &rows, features, model, seed);
+                print_cv(&r, features, model, items.len(), json);
             }
             Ok(())
         }
@@ -195,6 +167,40 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn print_cv(r: &genre::CvReport, features: Features, model: Kind, pieces: usize, json: bool) {
+    let (acc, acc_sd) = r.accuracy();
+    let (f1, f1_sd) = r.macro_f1();
+    if json {
+        println!(
+            "{}",
+            json!({"features": features, "model": model, "pieces": pieces,
+                   "folds": r.fold_accuracy.len(), "accuracy": acc, "accuracy_sd": acc_sd,
+                   "macro_f1": f1, "macro_f1_sd": f1_sd, "labels": r.labels,
+                   "fold_accuracy": r.fold_accuracy, "confusion": r.confusion})
+        );
+        return;
+    }
+    println!(
+        "{model:?} on {features:?} features, {pieces} pieces, {} grouped folds",
+        r.fold_accuracy.len()
+    );
+    println!("accuracy  {acc:.3} +- {acc_sd:.3}");
+    println!("macro-F1  {f1:.3} +- {f1_sd:.3}");
+    println!("confusion (rows: true, columns: predicted)");
+    print!("{:>10}", "");
+    for l in &r.labels {
+        print!("{:>7.6}", l);
+    }
+    println!();
+    for (l, row) in r.labels.iter().zip(&r.confusion) {
+        print!("{l:>10}");
+        for v in row {
+            print!("{v:>7}");
+        }
+        println!();
     }
 }
 
