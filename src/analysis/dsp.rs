@@ -202,7 +202,8 @@ pub fn chroma_filters(sr: f64, n_fft: usize) -> Vec<Vec<f64>> {
 }
 
 /// scipy's `median_filter` along one axis with window `size` (odd) and mode "reflect"
-/// (a b c | c b a), applied to each row (`along_time`) or each frame.
+/// (a b c | c b a), applied to each row (`along_time`) or each frame. A sorted window slides
+/// along each line: one removal and one insertion per step.
 pub fn median_filter(s: &Spec, size: usize, along_time: bool) -> Spec {
     let half = size / 2;
     let reflect = |i: isize, n: usize| -> usize {
@@ -218,20 +219,39 @@ pub fn median_filter(s: &Spec, size: usize, along_time: bool) -> Spec {
             }
         }
     };
+    let (lines, len) = if along_time {
+        (s.bins, s.frames)
+    } else {
+        (s.frames, s.bins)
+    };
+    let get = |line: usize, i: usize| {
+        if along_time {
+            s.at(line, i)
+        } else {
+            s.at(i, line)
+        }
+    };
     let mut out = Spec::zeros(s.bins, s.frames);
-    let mut win = vec![0.0; size];
-    for t in 0..s.frames {
-        for b in 0..s.bins {
-            for (j, w) in win.iter_mut().enumerate() {
-                let off = j as isize - half as isize;
-                *w = if along_time {
-                    s.at(b, reflect(t as isize + off, s.frames))
-                } else {
-                    s.at(reflect(b as isize + off, s.bins), t)
-                };
+    let mut win: Vec<f64> = Vec::with_capacity(size);
+    for line in 0..lines {
+        win.clear();
+        win.extend((0..size).map(|j| get(line, reflect(j as isize - half as isize, len))));
+        win.sort_by(f64::total_cmp);
+        for i in 0..len {
+            let m = win[half];
+            if along_time {
+                out.data[i * s.bins + line] = m;
+            } else {
+                out.data[line * s.bins + i] = m;
             }
-            let (_, m, _) = win.select_nth_unstable_by(half, f64::total_cmp);
-            out.data[t * s.bins + b] = *m;
+            if i + 1 < len {
+                let gone = get(line, reflect(i as isize - half as isize, len));
+                let new = get(line, reflect((i + 1 + half) as isize, len));
+                let at = win.partition_point(|v| v.total_cmp(&gone).is_lt());
+                win.remove(at);
+                let at = win.partition_point(|v| v.total_cmp(&new).is_lt());
+                win.insert(at, new);
+            }
         }
     }
     out
@@ -286,6 +306,17 @@ mod tests {
         };
         let m = median_filter(&s, 3, true);
         assert_eq!(m.data, vec![5.0, 4.0, 2.0, 3.0, 3.0]);
+        let t = Spec {
+            bins: 5,
+            frames: 1,
+            data: s.data.clone(),
+        };
+        assert_eq!(median_filter(&t, 3, false).data, m.data);
+        // A window wider than the line reflects more than once.
+        assert_eq!(
+            median_filter(&s, 9, true).data,
+            vec![3.0, 3.0, 3.0, 3.0, 3.0]
+        );
     }
 
     #[test]
