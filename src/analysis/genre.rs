@@ -227,12 +227,24 @@ pub fn row_of_file(path: &Path, ex: &Extractor) -> Result<Vec<f64>, GenreError> 
     row_of_seq(&seq, ex, path)
 }
 
-/// Feature rows of every item, in parallel.
-pub fn rows(items: &[Item], ex: &Extractor) -> Result<Vec<Vec<f64>>, GenreError> {
-    items
+/// Feature rows of the items, in parallel. Items that cannot be read or rendered (a corrupt or
+/// silent file) are dropped, with one line each in the returned warnings.
+pub fn rows(items: Vec<Item>, ex: &Extractor) -> (Vec<Item>, Vec<Vec<f64>>, Vec<String>) {
+    let results: Vec<Result<Vec<f64>, GenreError>> = items
         .par_iter()
         .map(|it| row_of_file(&it.path, ex))
-        .collect()
+        .collect();
+    let (mut kept, mut rows, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    for (it, r) in items.into_iter().zip(results) {
+        match r {
+            Ok(row) => {
+                kept.push(it);
+                rows.push(row);
+            }
+            Err(e) => warnings.push(format!("skipped {e}")),
+        }
+    }
+    (kept, rows, warnings)
 }
 
 /// A trained genre classifier with everything needed to use it.

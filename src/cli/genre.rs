@@ -81,8 +81,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             per_label,
             seed,
         } => {
-            let items = genre::discover(&data, per_label)?;
-            let rows = genre::rows(&items, &Extractor::new(features)?)?;
+            let (items, rows) = labelled_rows(&data, per_label, features)?;
             let labels: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
             let m = GenreModel::fit(&rows, &labels, features, model, seed);
             m.save(&out)?;
@@ -102,8 +101,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             seed,
             json,
         } => {
-            let items = genre::discover(&data, per_label)?;
-            let rows = genre::rows(&items, &Extractor::new(features)?)?;
+            let (items, rows) = labelled_rows(&data, per_label, features)?;
             for model in model {
                 let r = genre::cross_validate(&items, &rows, features, model, seed);
                 print_cv(&r, features, model, items.len(), json);
@@ -168,6 +166,23 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Discovers the labelled pieces and computes their rows, reporting skipped files on stderr.
+fn labelled_rows(
+    data: &Path,
+    per_label: Option<usize>,
+    features: Features,
+) -> Result<(Vec<genre::Item>, Vec<Vec<f64>>)> {
+    let items = genre::discover(data, per_label)?;
+    let (items, rows, warnings) = genre::rows(items, &Extractor::new(features)?);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if items.is_empty() {
+        bail!("genre data {}: no piece could be read", data.display());
+    }
+    Ok((items, rows))
 }
 
 fn print_cv(r: &genre::CvReport, features: Features, model: Kind, pieces: usize, json: bool) {
