@@ -6,5 +6,7 @@
 pub mod analysis;
 pub mod corpus;
 pub mod fsx;
+pub mod generate;
 pub mod music;
 pub mod paths;
+pub mod rng;

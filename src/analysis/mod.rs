@@ -4,6 +4,7 @@ pub mod classify;
 pub mod dsp;
 pub mod features;
 pub mod genre;
+pub mod metrics;
 pub mod render;
 pub mod symbolic;
 pub mod wav;
