@@ -2,6 +2,7 @@
 
 mod bench;
 mod corpus;
+mod play;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,15 @@ pub enum Command {
     /// Look at a corpus of MIDI files.
     #[command(subcommand)]
     Corpus(corpus::CorpusCmd),
+    /// List MIDI ports.
+    Ports {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play a MIDI file in real time to MIDI ports and/or the built-in synth.
+    Play(play::PlayArgs),
+    /// Render a MIDI file to WAV with the built-in synth.
+    Render(play::RenderArgs),
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -58,5 +68,8 @@ pub fn run(cli: Cli) -> Result<()> {
         None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
+        Some(Command::Ports { json }) => play::ports(json),
+        Some(Command::Play(a)) => play::play(a),
+        Some(Command::Render(a)) => play::render(a),
     }
 }
