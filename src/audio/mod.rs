@@ -1,5 +1,7 @@
 //! The built-in synth, its cpal output and offline render to WAV.
 
+#[cfg(feature = "jack")]
+pub mod jack_tap;
 pub mod output;
 pub mod render;
 pub mod synth;

@@ -180,6 +180,16 @@ impl Sink for MidiPortSink {
     }
 }
 
+impl Drop for MidiPortSink {
+    fn drop(&mut self) {
+        // JACK sends queued messages from its next process cycle; closing the port at once would
+        // lose the last note-offs. A few periods is plenty (a period is ~3 ms at 128 frames).
+        if cfg!(feature = "jack") {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    }
+}
+
 /// A message from an input port, stamped on arrival with the player's clock.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InputEvent {

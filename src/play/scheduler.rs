@@ -349,6 +349,11 @@ impl Thread {
                 let _ = self.schedule.push(item);
             }
             self.dispatch_checked();
+            if self.schedule.is_done() && self.schedule.is_playing() {
+                // The source is over: stop the transport, so clock followers stop too.
+                self.schedule.stop(self.clock.now());
+                self.dispatch_checked();
+            }
             self.publish();
             if quitting && self.slots.iter().all(|s| s.queue.is_empty()) {
                 break;
