@@ -3,6 +3,7 @@
 # audio ports without a sound card; stops the server afterwards. Installs nothing: needs jackd2
 # (jackd, jack_wait) on the PATH.
 #   usage: scripts/with-jack.sh COMMAND [ARG...]
+# JACK_REALTIME=1 runs the server with real-time priority (for benchmarks; CI uses --no-realtime).
 set -euo pipefail
 if [ $# -eq 0 ]; then
     echo "usage: $0 COMMAND [ARG...]" >&2
@@ -16,7 +17,9 @@ log="$(mktemp -t "jackd-$name.XXXXXX.log")"
 export JACK_DEFAULT_SERVER="$name"
 # No D-Bus device reservation on a machine without sound hardware.
 export JACK_NO_AUDIO_RESERVATION=1
-jackd -n "$name" --no-realtime -d dummy -r 48000 -p 128 >"$log" 2>&1 &
+rt="--no-realtime"
+if [ "${JACK_REALTIME:-0}" = 1 ]; then rt="--realtime"; fi
+jackd -n "$name" "$rt" -d dummy -r 48000 -p 128 >"$log" 2>&1 &
 jack_pid=$!
 stop_jack() {
     kill "$jack_pid" 2>/dev/null || true

@@ -78,6 +78,12 @@ impl JackTap {
         })
     }
 
+    /// One JACK period in microseconds (buffer size over sample rate).
+    pub fn period_us(&self) -> f64 {
+        let c = self.client.as_client();
+        c.buffer_size() as f64 * 1e6 / c.sample_rate() as f64
+    }
+
     /// Audio output ports whose names match the regular expression `pattern`.
     pub fn outputs(&self, pattern: &str) -> Vec<String> {
         self.client

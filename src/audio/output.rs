@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use crate::play::alsa::silence_alsa;
 use crate::play::histogram::Histogram;
 use crate::play::msg::MidiMsg;
+use crate::play::quiet::quiet_backends;
 use crate::play::sink::{Sink, SinkError};
 
 use super::synth::Synth;
@@ -76,7 +76,7 @@ fn host() -> Result<cpal::Host, AudioError> {
 
 /// Opens the default output device and starts the synth on it.
 pub fn open_synth(voice_limit: usize) -> Result<(SynthOutput, SynthSink), AudioError> {
-    silence_alsa();
+    quiet_backends();
     let host = host()?;
     let host_name = host.id().name().to_string();
     let err = |detail: String| AudioError::Open {

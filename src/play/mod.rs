@@ -1,12 +1,12 @@
 //! Real-time playback: the clock, the pure schedule, the scheduler thread and its sinks.
 
-pub mod alsa;
 pub mod clock;
 pub mod clock_in;
 pub mod histogram;
 pub mod midi_port;
 pub mod msg;
 pub mod params;
+pub mod quiet;
 pub mod recorder;
 pub mod rt;
 pub mod scale;

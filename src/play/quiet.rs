@@ -1,5 +1,6 @@
-//! A silent ALSA error handler: libasound prints several lines to stderr when no sound card or
-//! sequencer exists, which would garble the TUI. Its messages are counted and kept here instead.
+//! Quiet error handlers for the audio and MIDI libraries: libasound (and libjack, when no server
+//! runs) print several lines to stderr when they find no device, which would garble the TUI.
+//! Their messages are counted and kept here instead, for improv's log.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
@@ -17,7 +18,6 @@ unsafe extern "C" fn quiet(
     err: libc::c_int,
     _fmt: *const libc::c_char,
 ) {
-    COUNT.fetch_add(1, Ordering::Relaxed);
     let func = if function.is_null() {
         String::from("?")
     } else {
@@ -26,17 +26,39 @@ unsafe extern "C" fn quiet(
             .to_string_lossy()
             .into_owned()
     };
-    let line = format!("alsa: {func}: {}", std::io::Error::from_raw_os_error(-err));
-    if let Ok(mut log) = LOG.lock() {
+    keep(format!(
+        "alsa: {func}: {}",
+        std::io::Error::from_raw_os_error(-err)
+    ));
+}
+
+fn keep(line: String) {
+    COUNT.fetch_add(1, Ordering::Relaxed);
+    // try_lock: JACK may call from its own threads, which must never wait here.
+    if let Ok(mut log) = LOG.try_lock() {
         if log.len() < LOG_MAX {
             log.push(line);
         }
     }
 }
 
-/// Installs the handler once per process; later calls do nothing.
-pub fn silence_alsa() {
+#[cfg(feature = "jack")]
+unsafe extern "C" fn jack_message(msg: *const libc::c_char) {
+    if !msg.is_null() {
+        // SAFETY: libjack passes a NUL-terminated message string.
+        let text = unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy();
+        keep(format!("jack: {text}"));
+    }
+}
+
+/// Installs the handlers once per process; later calls do nothing.
+pub fn quiet_backends() {
     INSTALL.call_once(|| {
+        #[cfg(feature = "jack")]
+        jack::set_logger(jack::LoggerType::Custom {
+            info: jack_message,
+            error: jack_message,
+        });
         #[cfg(target_os = "linux")]
         {
             type Fixed = unsafe extern "C" fn(
@@ -69,8 +91,8 @@ pub fn silence_alsa() {
     });
 }
 
-/// How many messages ALSA has reported, and the first few of them.
-pub fn alsa_messages() -> (u64, Vec<String>) {
+/// How many messages the libraries have reported, and the first few of them.
+pub fn backend_messages() -> (u64, Vec<String>) {
     let log = LOG.lock().map(|l| l.clone()).unwrap_or_default();
     (COUNT.load(Ordering::Relaxed), log)
 }
