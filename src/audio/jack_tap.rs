@@ -91,15 +91,19 @@ impl JackTap {
             .ports(Some(pattern), Some("audio"), PortFlags::IS_OUTPUT)
     }
 
-    /// Connects every audio output matching `pattern` to the tap; how many were connected.
-    pub fn connect_from(&self, pattern: &str) -> Result<usize, jack::Error> {
-        let outs = self.outputs(pattern);
-        for o in &outs {
-            self.client
-                .as_client()
-                .connect_ports_by_name(o, &self.input)?;
-        }
-        Ok(outs.len())
+    /// Connects every audio output matching `pattern` to the tap; how many it connected. A port
+    /// that cannot be connected yet (its client still starting) or is already connected is
+    /// skipped, so callers can retry.
+    pub fn connect_from(&self, pattern: &str) -> usize {
+        self.outputs(pattern)
+            .iter()
+            .filter(|o| {
+                self.client
+                    .as_client()
+                    .connect_ports_by_name(o, &self.input)
+                    .is_ok()
+            })
+            .count()
     }
 }
 

@@ -11,6 +11,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use crate::play::histogram::Histogram;
 use crate::play::msg::MidiMsg;
 use crate::play::quiet::quiet_backends;
+use crate::play::rt::rt_section;
 use crate::play::sink::{Sink, SinkError};
 
 use super::synth::Synth;
@@ -102,16 +103,12 @@ pub fn open_synth(voice_limit: usize) -> Result<(SynthOutput, SynthSink), AudioE
     let ch = channels as usize;
     let callback = move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
         let t0 = Instant::now();
-        let body = || {
+        rt_section(|| {
             while let Ok(m) = rx.pop() {
                 synth.handle(m);
             }
             synth.render(data, ch);
-        };
-        #[cfg(debug_assertions)]
-        assert_no_alloc::assert_no_alloc(body);
-        #[cfg(not(debug_assertions))]
-        body();
+        });
         let peak = data.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         st.peak.store(peak.to_bits() as u64, Ordering::Relaxed);
         st.callbacks.fetch_add(1, Ordering::Relaxed);

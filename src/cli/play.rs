@@ -68,6 +68,10 @@ pub struct PlayArgs {
     /// Also record what is played to this MIDI file.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Seconds to wait before the first note (time for a synth or DAW to subscribe to the
+    /// virtual port).
+    #[arg(long, default_value_t = 0.0)]
+    pub delay: f64,
     /// How late the synth is heard after a message reaches it, in ms (others wait to match).
     #[arg(long, default_value_t = 0.0)]
     pub synth_latency_ms: f64,
@@ -194,6 +198,9 @@ pub fn play(a: PlayArgs) -> Result<()> {
     }
     player.feed(Box::new(SeqSource::new(seq)))?;
     catch_ctrl_c();
+    if a.delay > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(a.delay.min(60.0)));
+    }
     player.start();
     std::thread::sleep(Duration::from_millis(20));
     eprintln!("scheduler: {}", player.rt_status().describe());

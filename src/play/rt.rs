@@ -63,6 +63,16 @@ pub fn make_current_thread_realtime(priority: i32) -> RtStatus {
     }
 }
 
+/// Runs a real-time section: in debug builds under `assert_no_alloc`, so any allocation aborts
+/// where the test binary installs its allocator; in release builds as it is.
+#[inline]
+pub fn rt_section<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(debug_assertions)]
+    return assert_no_alloc::assert_no_alloc(f);
+    #[cfg(not(debug_assertions))]
+    f()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,8 @@ pub struct Schedule {
 }
 
 const MAX_SOUNDING: usize = 256;
+/// How late a note may start and still be played, in seconds.
+pub const LATE_GRACE: f64 = 0.05;
 
 impl Schedule {
     /// An empty schedule at `bpm` (the source's tempo until its first tempo item) holding up to
@@ -454,7 +456,9 @@ impl Schedule {
     /// The message that starts `n` (a program change first when its channel needs one).
     fn start_note(&mut self, at: f64, now: f64, n: Note) -> Option<Timed> {
         let off_beat = n.start + n.duration.max(1e-6);
-        if self.time_of(off_beat) <= now {
+        // A note is dropped only when it comes so late that it would already be over; a short
+        // note handed over a little late (within LATE_GRACE) still sounds.
+        if self.time_of(off_beat) <= now && now - at > LATE_GRACE {
             self.pending.pop_front();
             self.stats.dropped_late += 1;
             return None;

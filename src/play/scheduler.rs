@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use super::clock::Clock;
 use super::msg::{MidiMsg, CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF};
 use super::params::LiveParams;
-use super::rt::{make_current_thread_realtime, RtStatus};
+use super::rt::{make_current_thread_realtime, rt_section, RtStatus};
 use super::schedule::{Item, Schedule, ScheduleStats, Timed};
 use super::sink::{Sink, SinkError, SinkStats};
 use super::source::{spawn_feeder, FeedState, NoteSource};
@@ -376,10 +376,7 @@ impl Thread {
     /// In debug builds, proves the steady-state path allocates nothing (where the test binary
     /// installs `assert_no_alloc`'s allocator).
     fn dispatch_checked(&mut self) {
-        #[cfg(debug_assertions)]
-        assert_no_alloc::assert_no_alloc(|| self.dispatch());
-        #[cfg(not(debug_assertions))]
-        self.dispatch();
+        rt_section(|| self.dispatch());
     }
 
     fn dispatch(&mut self) {
