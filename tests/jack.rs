@@ -312,3 +312,64 @@ fn improv_play_sounds_on_the_synth() {
     );
     assert!(peak > 0.05, "nothing heard: peak {peak}");
 }
+
+#[test]
+fn a_player_follows_another_players_clock() {
+    let _serial = serial();
+    let clock: Arc<dyn Clock> = MonotonicClock::shared();
+    let port = unique("leader");
+    let mut leader = Player::new(
+        PlayerConfig {
+            clock_out: true,
+            ..PlayerConfig::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    leader
+        .add_sink(
+            Box::new(MidiPortSink::virtual_port(&port, true).unwrap()),
+            0.0,
+        )
+        .unwrap();
+    leader.params().set_tempo(Some(150.0));
+    leader
+        .feed(Box::new(SeqSource::new(chorale(12.0))))
+        .unwrap();
+    let mut input = MidiIn::connect(&port, clock.clone()).unwrap();
+    let mut follower = Player::new(PlayerConfig::default(), clock).unwrap();
+    let (mem, mut log) = improv::play::MemorySink::new("follower", 1 << 14, false);
+    follower.add_sink(Box::new(mem), 0.0).unwrap();
+    follower
+        .feed(Box::new(SeqSource::new(chorale(64.0))))
+        .unwrap();
+    settle();
+    leader.start();
+    let mut f = ClockFollower::new();
+    let mut events = Vec::new();
+    let t = Instant::now();
+    let mut stopped = false;
+    while !stopped && t.elapsed() < Duration::from_secs(15) {
+        input.drain(&mut events);
+        for e in events.drain(..) {
+            if let Some(c) = f.feed(&e) {
+                stopped |= c == ClockChange::Stop;
+                c.apply(&mut follower);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(stopped, "the leader's Stop never arrived");
+    std::thread::sleep(Duration::from_millis(100));
+    let bpm = follower.bpm();
+    let beat = follower.position();
+    assert!(!follower.is_playing(), "the follower did not stop");
+    drop(leader.finish());
+    drop(follower.finish());
+    assert!((bpm - 150.0).abs() < 2.0, "followed at {bpm} BPM");
+    // 12 beats at the leader's tempo; the follower started a little later.
+    assert!((10.5..=12.5).contains(&beat), "follower at beat {beat}");
+    let (ons, left) = hanging_notes(log.records().iter().map(|r| r.msg));
+    assert!(ons > 10, "{ons}");
+    assert_eq!(left, 0, "the pause ended every note");
+}

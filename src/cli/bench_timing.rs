@@ -59,6 +59,16 @@ fn pattern(n: usize, bpm: f64) -> NoteSeq {
     NoteSeq::from_notes(notes, bpm)
 }
 
+/// The machine's one-minute load average (the whole machine, other users' work included).
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn spawn_hogs(n: usize, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
     (0..n)
         .map(|_| {
@@ -78,7 +88,7 @@ fn spawn_hogs(n: usize, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(
 fn lateness_json(h: &improv::play::histogram::Percentiles) -> Value {
     json!({
         "messages": h.count, "late_p50_us": h.p50_us, "late_p99_us": h.p99_us,
-        "late_max_us": h.max_us,
+        "late_max_us": h.max_us, "over_1ms": h.over_1ms, "over_2ms": h.over_2ms,
         "meets_goal": h.p99_us < GOAL_P99_US && h.max_us < GOAL_MAX_US,
     })
 }
@@ -173,7 +183,8 @@ fn phase_run(a: &TimingArgs, phase: &str, hogs: usize) -> Result<()> {
     }
     let base = merge(
         base,
-        json!({"sched_fifo": rt.granted(), "scheduler": rt.describe(), "seconds": secs}),
+        json!({"sched_fifo": rt.granted(), "scheduler": rt.describe(), "seconds": secs,
+               "loadavg_1m": loadavg()}),
     );
     println!(
         "{}",
@@ -194,6 +205,9 @@ fn phase_run(a: &TimingArgs, phase: &str, hogs: usize) -> Result<()> {
         let mut lb = loopback_json(log.records(), &received);
         if let Ok(au) = audio.as_ref() {
             lb = merge(lb, jack_period(au));
+        }
+        if let (Some(j), Some(p)) = (lb["jitter_us"].as_f64(), lb["jack_period_us"].as_f64()) {
+            lb = merge(lb, json!({"jitter_within_period": j <= p}));
         }
         println!("{}", merge(base.clone(), lb));
         println!("{}", merge(base.clone(), clock_in_json(&received, a.bpm)));
@@ -305,7 +319,7 @@ fn loopback_json(sent: &[improv::play::sink::Record], received: &[InputEvent]) -
     json!({
         "sink": "jack-loopback", "sent": sent.len(), "received": got.len(), "lost": lost,
         "delay_p50_us": p.p50_us, "delay_p99_us": p.p99_us, "delay_max_us": p.max_us,
-        "delay_min_us": lo, "jitter_us": hi - lo,
+        "delay_min_us": lo, "jitter_us": hi - lo, "over_1ms": p.over_1ms, "over_2ms": p.over_2ms,
     })
 }
 

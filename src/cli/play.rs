@@ -11,10 +11,11 @@ use serde_json::json;
 
 use improv::audio::{open_synth, render_seq, write_wav};
 use improv::music::{midi, NoteSeq};
+use improv::play::clock_in::ClockFollower;
 use improv::play::midi_port::{backend, input_ports, output_ports};
 use improv::play::schedule::bar_beat;
 use improv::play::{
-    MidiPortSink, MonotonicClock, Params, Player, PlayerConfig, Recorder, Scale, SeqSource,
+    MidiIn, MidiPortSink, MonotonicClock, Params, Player, PlayerConfig, Recorder, Scale, SeqSource,
 };
 
 /// Live changes shared by `play` and `render`.
@@ -68,6 +69,14 @@ pub struct PlayArgs {
     /// Also record what is played to this MIDI file.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Follow the MIDI clock arriving on this input port: its tempo, start, stop and continue
+    /// (playback waits for its Start).
+    #[arg(long)]
+    pub clock_in: Option<String>,
+    /// Listen to this MIDI input port (a keyboard or DAW) and record what is played on it as a
+    /// second part (with --record).
+    #[arg(long)]
+    pub input: Option<String>,
     /// Seconds to wait before the first note (time for a synth or DAW to subscribe to the
     /// virtual port).
     #[arg(long, default_value_t = 0.0)]
@@ -166,7 +175,7 @@ pub fn play(a: PlayArgs) -> Result<()> {
         clock_out: a.clock_out,
         ..PlayerConfig::default()
     };
-    let mut player = Player::new(cfg, clock)?;
+    let mut player = Player::new(cfg, clock.clone())?;
     player.params().set(a.shape.params());
     let ms = |v: f64| v.max(0.0) / 1000.0;
     if let Some(name) = &a.port {
@@ -196,16 +205,46 @@ pub fn play(a: PlayArgs) -> Result<()> {
         player.add_sink(Box::new(sink), 0.0)?;
         recorder = Some(rec);
     }
+    let mut clock_in = match &a.clock_in {
+        Some(name) => Some(MidiIn::connect(name, clock.clone()).context("improv play --clock-in")?),
+        None => None,
+    };
+    let mut input = match &a.input {
+        Some(name) => Some(MidiIn::connect(name, clock.clone()).context("improv play --input")?),
+        None => None,
+    };
     player.feed(Box::new(SeqSource::new(seq)))?;
     catch_ctrl_c();
     if a.delay > 0.0 {
         std::thread::sleep(Duration::from_secs_f64(a.delay.min(60.0)));
     }
-    player.start();
+    match &clock_in {
+        Some(i) => eprintln!("waiting for MIDI clock on {}", i.name),
+        None => player.start(),
+    }
     std::thread::sleep(Duration::from_millis(20));
     eprintln!("scheduler: {}", player.rt_status().describe());
     let mut last_bar = 0;
+    let mut follower = ClockFollower::new();
+    let (mut events, mut performed) = (Vec::new(), 0usize);
     while !player.is_done() {
+        if let Some(i) = clock_in.as_mut() {
+            i.drain(&mut events);
+            for e in events.drain(..) {
+                if let Some(change) = follower.feed(&e) {
+                    change.apply(&mut player);
+                }
+            }
+        }
+        if let Some(i) = input.as_mut() {
+            i.drain(&mut events);
+            for e in events.drain(..) {
+                performed += e.msg.as_note_on().is_some() as usize;
+                if let Some(rec) = recorder.as_mut() {
+                    rec.record_input(&e);
+                }
+            }
+        }
         if INTERRUPTED.swap(false, Ordering::Relaxed) {
             eprintln!("\nstopping");
             player.stop();
@@ -218,9 +257,16 @@ pub fn play(a: PlayArgs) -> Result<()> {
             eprint!("\rbar {b}:{beat:.0}  {:.0} BPM ", player.bpm());
             last_bar = b;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(if clock_in.is_some() {
+            2
+        } else {
+            20
+        }));
     }
     eprintln!();
+    if input.is_some() {
+        eprintln!("heard {performed} notes on the input");
+    }
     let (notes, dropped) = player.note_counts();
     let sinks = player.sinks().to_vec();
     drop(player.finish());

@@ -2,6 +2,7 @@
 //! (one beat), start/stop/continue and song position.
 
 use super::midi_port::InputEvent;
+use super::scheduler::Player;
 
 /// Ticks the tempo estimate looks back over.
 pub const WINDOW: usize = 24;
@@ -15,6 +16,20 @@ pub enum ClockChange {
     /// Continue from this beat.
     Continue(f64),
     Stop,
+}
+
+impl ClockChange {
+    /// Makes `player` follow the external clock: its tempo, Start (the first one starts playback,
+    /// later ones resume), Continue, and Stop (a pause, so a Continue goes on from there). Tempo
+    /// is followed, not phase: improv keeps its own beat grid at the sender's tempo.
+    pub fn apply(self, player: &mut Player) {
+        match self {
+            ClockChange::Tempo(bpm) => player.params().set_tempo(Some(bpm)),
+            ClockChange::Start if !player.has_started() => player.start(),
+            ClockChange::Start | ClockChange::Continue(_) => player.resume(),
+            ClockChange::Stop => player.pause(),
+        }
+    }
 }
 
 /// Reads MIDI clock messages and estimates the sender's tempo.

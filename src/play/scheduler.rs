@@ -103,6 +103,7 @@ pub struct Player {
     sinks: Vec<SinkInfo>,
     next_id: usize,
     lookahead: f64,
+    started: bool,
 }
 
 /// A player that could not start.
@@ -148,6 +149,7 @@ impl Player {
             sinks: Vec::new(),
             next_id: 0,
             lookahead: cfg.lookahead,
+            started: false,
         })
     }
 
@@ -227,8 +229,14 @@ impl Player {
         &self.shared.params
     }
 
+    /// Starts playback from the top (once; later, use `resume`).
     pub fn start(&mut self) {
+        self.started = true;
         self.send(Command::Start);
+    }
+
+    pub fn has_started(&self) -> bool {
+        self.started
     }
 
     pub fn pause(&mut self) {
