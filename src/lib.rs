@@ -3,12 +3,15 @@
 //! The core (`music`, `corpus`) is pure data and files; nothing here knows about terminals, ports or
 //! sound cards. See ARCHITECTURE.md in the project's shared notes for the module map.
 
+pub mod analysis;
 pub mod audio;
 pub mod corpus;
 pub mod fsx;
+pub mod generate;
 pub mod music;
 pub mod paths;
 pub mod play;
+pub mod rng;
 
 // In debug test builds, `assert_no_alloc` scopes (the scheduler's dispatch, the synth callback)
 // abort on any allocation.

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_timing;
 mod corpus;
+mod genre;
 mod play;
 
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ pub enum Command {
     Play(play::PlayArgs),
     /// Render a MIDI file to WAV with the built-in synth.
     Render(play::RenderArgs),
+    /// Genre: render MIDI to audio, audio features.
+    #[command(subcommand)]
+    Genre(genre::GenreCmd),
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -72,5 +76,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Ports { json }) => play::ports(json),
         Some(Command::Play(a)) => play::play(a),
         Some(Command::Render(a)) => play::render(a),
+        Some(Command::Genre(g)) => genre::run(g),
     }
 }

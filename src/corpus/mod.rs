@@ -131,21 +131,36 @@ fn read_one(bytes: &[u8], style: Option<&str>, tokenizer: &dyn Tokenizer) -> Fil
 }
 
 /// Every `.mid`/`.midi` file under `root`, as (relative path with `/`, absolute path), sorted.
-pub fn midi_files(root: &Path) -> Result<Vec<(String, PathBuf)>, CorpusError> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+pub fn midi_files(root: &Path) -> Result<Vec<MidiFile>, CorpusError> {
+    scan(root).map(|s| s.0)
+}
+
+/// A MIDI file of a corpus: (relative path with `/`, absolute path).
+pub type MidiFile = (String, PathBuf);
+
+/// One walk of the corpus folder: its MIDI files (sorted) and its `manifest.json` files.
+fn scan(root: &Path) -> Result<(Vec<MidiFile>, Vec<PathBuf>), CorpusError> {
+    fn walk(
+        dir: &Path,
+        root: &Path,
+        midi: &mut Vec<MidiFile>,
+        manifests: &mut Vec<PathBuf>,
+    ) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let path = entry.path();
             let ft = entry.file_type()?;
             if ft.is_dir() || (ft.is_symlink() && path.is_dir()) {
-                walk(&path, root, out)?;
+                walk(&path, root, midi, manifests)?;
             } else if is_midi_name(&path) {
                 let rel = path.strip_prefix(root).unwrap_or(&path);
                 let rel: Vec<String> = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect();
-                out.push((rel.join("/"), path));
+                midi.push((rel.join("/"), path));
+            } else if entry.file_name() == "manifest.json" {
+                manifests.push(path);
             }
         }
         Ok(())
@@ -153,13 +168,14 @@ pub fn midi_files(root: &Path) -> Result<Vec<(String, PathBuf)>, CorpusError> {
     if !root.is_dir() {
         return Err(CorpusError::NotFound(root.to_path_buf()));
     }
-    let mut out = Vec::new();
-    walk(root, root, &mut out).map_err(|e| CorpusError::Io {
+    let (mut midi, mut manifests) = (Vec::new(), Vec::new());
+    walk(root, root, &mut midi, &mut manifests).map_err(|e| CorpusError::Io {
         path: root.to_path_buf(),
         source: e,
     })?;
-    out.sort();
-    Ok(out)
+    midi.sort();
+    manifests.sort();
+    Ok((midi, manifests))
 }
 
 fn is_midi_name(path: &Path) -> bool {
@@ -173,14 +189,14 @@ impl Corpus {
     /// duplicates are dropped, and unchanged files come from the cache.
     pub fn load(root: &Path, opts: &LoadOptions) -> Result<Corpus, CorpusError> {
         let t0 = Instant::now();
-        let mut files = midi_files(root)?;
+        let (mut files, manifests) = scan(root)?;
         if files.is_empty() {
             return Err(CorpusError::Empty(root.to_path_buf()));
         }
         if let Some(limit) = opts.limit {
             files.truncate(limit);
         }
-        let labels = styles::labels(root, &files)?;
+        let labels = styles::labels(root, &files, &manifests)?;
         let tokenizer = opts.tokenizer.build();
         let fingerprint = opts.tokenizer.fingerprint();
         let cache = opts
@@ -228,7 +244,9 @@ impl Corpus {
                 continue;
             }
             report.cached += hit as usize;
-            fresh.push((cache::entry_key(&hash, style.as_deref()), result.clone()));
+            if cache.is_some() {
+                fresh.push((cache::entry_key(&hash, style.as_deref()), result.clone()));
+            }
             match result {
                 FileResult::Read {
                     tokens,
@@ -254,7 +272,8 @@ impl Corpus {
         }
         if let Some(cache) = cache {
             if report.cached < fresh.len() || cache.len() != fresh.len() {
-                // A cache that cannot be written only costs speed next time; say so, go on.
+                // Something changed since the cache was written. A cache that cannot be written
+                // only costs speed next time: say so and go on.
                 if let Err(e) = cache.save(fresh) {
                     report.warnings.push(format!("token cache not saved: {e}"));
                 }

@@ -18,6 +18,7 @@ struct Entry {
 pub(crate) fn labels(
     root: &Path,
     files: &[(String, PathBuf)],
+    manifests: &[PathBuf],
 ) -> Result<HashMap<String, String>, CorpusError> {
     let mut out = HashMap::new();
     // Folder layout first; manifests override it.
@@ -26,13 +27,8 @@ pub(crate) fn labels(
             out.insert(rel.clone(), top.to_string());
         }
     }
-    let mut manifests = Vec::new();
-    find_manifests(root, &mut manifests).map_err(|e| CorpusError::Io {
-        path: root.to_path_buf(),
-        source: e,
-    })?;
-    manifests.sort();
     for m in manifests {
+        let m = m.clone();
         let text = std::fs::read_to_string(&m).map_err(|e| CorpusError::Manifest {
             path: m.clone(),
             problem: e.to_string(),
@@ -58,17 +54,4 @@ pub(crate) fn labels(
         }
     }
     Ok(out)
-}
-
-fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if path.is_dir() {
-            find_manifests(&path, out)?;
-        } else if path.file_name().is_some_and(|n| n == "manifest.json") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

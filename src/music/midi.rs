@@ -1,7 +1,6 @@
 //! Standard MIDI files in and out (midly): every track and channel, tempo map, time signatures,
 //! PPQ and SMPTE divisions, programs per channel.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use midly::num::{u15, u24, u28, u4, u7};
@@ -143,8 +142,8 @@ fn check_chunks(bytes: &[u8]) -> Result<(), MidiProblem> {
     Ok(())
 }
 
-/// A sounding note: (on tick, velocity, program, track).
-type OpenNote = (u64, u8, u8, usize);
+/// A sounding note: (channel, key, on tick, velocity, program, track).
+type OpenNote = (u8, u8, u64, u8, u8, usize);
 
 enum Ev {
     Tempo(u32),
@@ -157,17 +156,20 @@ enum Ev {
 /// Reads a MIDI file from memory.
 pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
     check_chunks(bytes)?;
-    let smf = Smf::parse(bytes).map_err(|e| MidiProblem::Corrupt(e.to_string()))?;
-    if smf.header.format == Format::Sequential {
+    let corrupt = |e: midly::Error| MidiProblem::Corrupt(e.to_string());
+    // midly's lazy reader: events are decoded as we walk them, with no per-track vectors.
+    let (header, tracks) = midly::parse(bytes).map_err(corrupt)?;
+    if header.format == Format::Sequential {
         return Err(MidiProblem::Format2);
     }
 
     // Merge all tracks into one list ordered by tick, then track, then position in the track.
-    let mut events: Vec<(u64, usize, Ev)> = Vec::new();
-    let mut track_end = vec![0u64; smf.tracks.len()];
-    for (ti, track) in smf.tracks.iter().enumerate() {
+    let mut events: Vec<(u64, usize, Ev)> = Vec::with_capacity(bytes.len() / 4);
+    let mut track_end = Vec::new();
+    for (ti, track) in tracks.enumerate() {
         let mut tick = 0u64;
-        for ev in track {
+        for ev in track.map_err(corrupt)? {
+            let ev = ev.map_err(corrupt)?;
             tick += ev.delta.as_int() as u64;
             let e = match ev.kind {
                 TrackEventKind::Midi { channel, message } => {
@@ -194,7 +196,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             };
             events.push((tick, ti, e));
         }
-        track_end[ti] = tick;
+        track_end.push(tick);
     }
     events.sort_by_key(|e| (e.0, e.1));
 
@@ -206,7 +208,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             _ => None,
         })
         .collect();
-    let (tempo, ppq, to_beat): (TempoMap, u16, Box<dyn Fn(u64) -> f64>) = match smf.header.timing {
+    let (tempo, ppq, to_beat): (TempoMap, u16, Box<dyn Fn(u64) -> f64>) = match header.timing {
         Timing::Metrical(ppq) => {
             let ppq = ppq.as_int().max(1);
             let map = TempoMap::new(
@@ -255,20 +257,21 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
     // Keys whose note-ons outnumber their note-offs are played the way a synth plays them: a new
     // note-on ends the one still sounding (MMA's strummed guitars do this). Elsewhere a note-off
     // closes the oldest open note of its key, so overlapping repeats keep their lengths.
-    let mut balance = HashMap::<(u8, u8), i64>::new();
+    let slot = |ch: u8, key: u8| (ch as usize & 15) << 7 | (key as usize & 127);
+    let mut balance = [0i32; 16 * 128];
     for (_, _, e) in &events {
         match *e {
-            Ev::On(ch, key, _) => *balance.entry((ch, key)).or_default() += 1,
-            Ev::Off(ch, key) => *balance.entry((ch, key)).or_default() -= 1,
+            Ev::On(ch, key, _) => balance[slot(ch, key)] += 1,
+            Ev::Off(ch, key) => balance[slot(ch, key)] -= 1,
             _ => {}
         }
     }
-    let retrigger = |ch: u8, key: u8| balance.get(&(ch, key)).is_some_and(|&b| b > 0);
+    let retrigger = |ch: u8, key: u8| balance[slot(ch, key)] > 0;
 
     let mut time_sigs: Vec<TimeSig> = Vec::new();
     let mut programs = [0u8; 16];
-    // Open notes per (channel, key), oldest first: (on tick, velocity, program, track).
-    let mut open: HashMap<(u8, u8), Vec<OpenNote>> = HashMap::new();
+    // Sounding notes, oldest first (rarely more than a few dozen, so a list beats a map).
+    let mut open: Vec<OpenNote> = Vec::new();
     let mut notes: Vec<Note> = Vec::new();
     let mut unterminated = 0;
     let push = |notes: &mut Vec<Note>, ch: u8, key: u8, vel: u8, prog: u8, on: u64, off: u64| {
@@ -305,30 +308,26 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             }
             Ev::Program(ch, p) => programs[ch as usize] = p,
             Ev::On(ch, key, vel) => {
-                let stack = open.entry((ch, key)).or_default();
                 if retrigger(ch, key) {
-                    for (on, vel, prog, _) in stack.drain(..) {
+                    while let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
+                        let o = open.remove(i);
                         unterminated += 1;
-                        push(&mut notes, ch, key, vel, prog, on, *tick);
+                        push(&mut notes, ch, key, o.3, o.4, o.2, *tick);
                     }
                 }
-                stack.push((*tick, vel, programs[ch as usize], *ti));
+                open.push((ch, key, *tick, vel, programs[ch as usize], *ti));
             }
             Ev::Off(ch, key) => {
-                if let Some(stack) = open.get_mut(&(ch, key)) {
-                    if !stack.is_empty() {
-                        let (on, vel, prog, _) = stack.remove(0);
-                        push(&mut notes, ch, key, vel, prog, on, *tick);
-                    }
+                if let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
+                    let o = open.remove(i);
+                    push(&mut notes, ch, key, o.3, o.4, o.2, *tick);
                 }
             }
         }
     }
-    for ((ch, key), stack) in open {
-        for (on, vel, prog, ti) in stack {
-            unterminated += 1;
-            push(&mut notes, ch, key, vel, prog, on, track_end[ti]);
-        }
+    for (ch, key, on, vel, prog, ti) in open {
+        unterminated += 1;
+        push(&mut notes, ch, key, vel, prog, on, track_end[ti]);
     }
 
     if time_sigs.first().is_none_or(|t| t.beat > 0.0) {
@@ -353,7 +352,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
     Ok(MidiRead {
         seq,
         unterminated,
-        tracks: smf.tracks.len(),
+        tracks: track_end.len(),
     })
 }
 

@@ -1,0 +1,13 @@
+//! Listening to music by numbers: audio rendering and features for genre classification.
+
+pub mod classify;
+pub mod dsp;
+pub mod features;
+pub mod genre;
+pub mod metrics;
+pub mod render;
+pub mod symbolic;
+pub mod wav;
+
+/// The sample rate every audio feature is computed at (GTZAN's and librosa's default).
+pub const SAMPLE_RATE: u32 = 22_050;

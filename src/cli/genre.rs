@@ -1,0 +1,239 @@
+//! `improv genre ...`: render MIDI through a General MIDI SoundFont and compute audio features.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use serde_json::json;
+
+use improv::analysis::classify::{argmax, Kind};
+use improv::analysis::genre::{self, Extractor, Features, GenreModel};
+use improv::analysis::{features, render::Renderer, wav};
+use improv::music::midi;
+
+#[derive(Subcommand)]
+pub enum GenreCmd {
+    /// Train a genre classifier on labelled MIDI (genres/manifest.json, classical/<composer>/).
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value = "symbolic")]
+        features: Features,
+        #[arg(long, value_enum, default_value = "rf")]
+        model: Kind,
+        #[arg(long)]
+        out: PathBuf,
+        /// At most this many pieces per label, spread over its grooves or composers.
+        #[arg(long)]
+        per_label: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Grouped 8-fold cross-validation: accuracy, macro-F1, confusion matrix.
+    Eval {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value = "symbolic")]
+        features: Features,
+        /// One or more classifiers, comma-separated; the features are computed once.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "rf")]
+        model: Vec<Kind>,
+        #[arg(long)]
+        per_label: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The probability of every genre for a MIDI or WAV file.
+    Predict {
+        file: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the first seconds of a MIDI file to a mono 22,050 Hz WAV.
+    Render {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+    },
+    /// The GTZAN-style feature table of a clip (a WAV, or a MIDI file rendered first).
+    Features {
+        file: PathBuf,
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: GenreCmd) -> Result<()> {
+    match cmd {
+        GenreCmd::Train {
+            data,
+            features,
+            model,
+            out,
+            per_label,
+            seed,
+        } => {
+            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            let labels: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
+            let m = GenreModel::fit(&rows, &labels, features, model, seed);
+            m.save(&out)?;
+            println!(
+                "{}: {model:?} on {features:?} features of {} pieces, {} labels",
+                out.display(),
+                items.len(),
+                m.labels.len()
+            );
+            Ok(())
+        }
+        GenreCmd::Eval {
+            data,
+            features,
+            model,
+            per_label,
+            seed,
+            json,
+        } => {
+            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            for model in model {
+                let r = genre::cross_validate(&items, &rows, features, model, seed);
+                print_cv(&r, features, model, items.len(), json);
+            }
+            Ok(())
+        }
+        GenreCmd::Predict { file, model, json } => {
+            let m = GenreModel::load(&model)?;
+            let row = genre::row_of_file(&file, &Extractor::new(m.features)?)?;
+            let p = m.proba(&row);
+            let mut ranked: Vec<(String, f64)> =
+                m.labels.iter().cloned().zip(p.iter().copied()).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            if json {
+                let probs: serde_json::Map<String, serde_json::Value> =
+                    ranked.iter().map(|(l, v)| (l.clone(), json!(v))).collect();
+                println!(
+                    "{}",
+                    json!({"file": file.display().to_string(), "top": m.labels[argmax(&p)], "probabilities": probs})
+                );
+            } else {
+                for (l, v) in ranked {
+                    println!("{l:>10} {:6.2} %", 100.0 * v);
+                }
+            }
+            Ok(())
+        }
+        GenreCmd::Render { file, out, seconds } => {
+            let y = clip(&file, seconds)?;
+            wav::write_mono(&out, &y)?;
+            println!(
+                "{} -> {}: {:.1} s",
+                file.display(),
+                out.display(),
+                y.len() as f64 / improv::analysis::SAMPLE_RATE as f64
+            );
+            Ok(())
+        }
+        GenreCmd::Features {
+            file,
+            seconds,
+            json,
+        } => {
+            let y = clip(&file, seconds)?;
+            let row = features::summarize(&features::frames(&y));
+            let names = features::names();
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = names
+                    .iter()
+                    .zip(&row)
+                    .map(|(n, v)| (n.clone(), json!(v)))
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"file": file.display().to_string(), "features": map})
+                );
+            } else {
+                for (n, v) in names.iter().zip(&row) {
+                    println!("{n:16} {v:.6}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Discovers the labelled pieces and computes their rows, reporting skipped files on stderr.
+fn labelled_rows(
+    data: &Path,
+    per_label: Option<usize>,
+    features: Features,
+) -> Result<(Vec<genre::Item>, Vec<Vec<f64>>)> {
+    let items = genre::discover(data, per_label)?;
+    let (items, rows, warnings) = genre::rows(items, &Extractor::new(features)?);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if items.is_empty() {
+        bail!("genre data {}: no piece could be read", data.display());
+    }
+    Ok((items, rows))
+}
+
+fn print_cv(r: &genre::CvReport, features: Features, model: Kind, pieces: usize, json: bool) {
+    let (acc, acc_sd) = r.accuracy();
+    let (f1, f1_sd) = r.macro_f1();
+    if json {
+        println!(
+            "{}",
+            json!({"features": features, "model": model, "pieces": pieces,
+                   "folds": r.fold_accuracy.len(), "accuracy": acc, "accuracy_sd": acc_sd,
+                   "macro_f1": f1, "macro_f1_sd": f1_sd, "labels": r.labels,
+                   "fold_accuracy": r.fold_accuracy, "confusion": r.confusion})
+        );
+        return;
+    }
+    println!(
+        "{model:?} on {features:?} features, {pieces} pieces, {} grouped folds",
+        r.fold_accuracy.len()
+    );
+    println!("accuracy  {acc:.3} +- {acc_sd:.3}");
+    println!("macro-F1  {f1:.3} +- {f1_sd:.3}");
+    println!("confusion (rows: true, columns: predicted)");
+    print!("{:>10}", "");
+    for l in &r.labels {
+        print!("{:>7.6}", l);
+    }
+    println!();
+    for (l, row) in r.labels.iter().zip(&r.confusion) {
+        print!("{l:>10}");
+        for v in row {
+            print!("{v:>7}");
+        }
+        println!();
+    }
+}
+
+/// Mono audio of a file: a WAV as it is, a MIDI file rendered with the SoundFont.
+fn clip(file: &Path, seconds: f64) -> Result<Vec<f32>> {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "wav" => Ok(wav::read_clip(file)?),
+        "mid" | "midi" => {
+            let seq = midi::read_file(file)?.seq;
+            let y = Renderer::find()?.render(&seq, seconds)?;
+            wav::require_sound(file, &y)?;
+            Ok(y)
+        }
+        _ => bail!("{}: not a .wav or .mid file", file.display()),
+    }
+}

@@ -1,0 +1,4 @@
+//! Generation: sampling the next token from a model's logits (and, with the models, primers,
+//! streams and latent steering).
+
+pub mod sample;

@@ -1,0 +1,218 @@
+//! Loading a corpus of real MIDI files: bad files, duplicates, styles, the token cache, the split
+//! and training windows.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use improv::corpus::{Corpus, LoadOptions, Split};
+use improv::music::tokens::{Token, TokenizerConfig};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = improv::corpus::midi_files(dir)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    v.push(format!("{}", fs::read_dir(dir).unwrap().count()));
+    v
+}
+
+/// A small corpus: two styles by folder, one by manifest, a duplicate and three bad files.
+fn make_corpus(dir: &Path) {
+    let copy = |from: &str, to: &str| {
+        let to = dir.join(to);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(data(from), to).unwrap();
+    };
+    for (i, f) in [
+        "bach__bwv1.6.mid",
+        "bach__bwv110.7.mid",
+        "bach__bwv103.6.mid",
+    ]
+    .iter()
+    .enumerate()
+    {
+        copy(&format!("classical/bach/{f}"), &format!("baroque/c{i}.mid"));
+    }
+    for (i, f) in [
+        "0001-00501.mid",
+        "0001-005020.mid",
+        "0001-005026.mid",
+        "0001-005031.mid",
+    ]
+    .iter()
+    .enumerate()
+    {
+        copy(&format!("folk/oneills1850/{f}"), &format!("irish/t{i}.MID"));
+    }
+    copy("folk/oneills1850/0001-00501.mid", "irish/copy_of_t0.midi");
+    copy("genres/jazz/jazz__BigBand__axis__k0.mid", "mma/a.mid");
+    fs::write(
+        dir.join("mma/manifest.json"),
+        r#"[{"file": "a.mid", "label": "jazz"}]"#,
+    )
+    .unwrap();
+    fs::write(dir.join("irish/empty.mid"), b"").unwrap();
+    fs::write(
+        dir.join("irish/noise.mid"),
+        b"this is not a midi file at all",
+    )
+    .unwrap();
+    let good = fs::read(data("classical/bach/bach__bwv1.6.mid")).unwrap();
+    fs::write(dir.join("baroque/cut.mid"), &good[..good.len() / 3]).unwrap();
+    fs::write(dir.join("notes.txt"), b"not midi, not counted").unwrap();
+}
+
+fn options(cache: &Path, tokenizer: &str) -> LoadOptions {
+    let mut o = LoadOptions::new(TokenizerConfig::by_name(tokenizer).unwrap());
+    o.cache_dir = Some(cache.to_path_buf());
+    o
+}
+
+#[test]
+fn bad_files_are_skipped_duplicates_dropped_styles_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    make_corpus(dir.path());
+    let c = Corpus::load(dir.path(), &options(cache.path(), "event")).unwrap();
+    let r = &c.report;
+    assert_eq!(r.files, 12);
+    assert_eq!(r.read, 8);
+    assert_eq!(r.duplicates, 1);
+    assert_eq!(r.failed.len(), 3, "{:?}", r.failed);
+    for line in &r.failed {
+        assert!(!line.contains('\n'));
+        assert!(
+            [
+                "empty.mid: empty file",
+                "noise.mid: not a MIDI file",
+                "cut.mid: truncated"
+            ]
+            .iter()
+            .any(|s| line.contains(s)),
+            "{line}"
+        );
+    }
+    assert_eq!(c.styles(), ["baroque", "irish", "jazz"]);
+    let jazz = c.pieces.iter().find(|p| p.path == "mma/a.mid").unwrap();
+    assert_eq!(jazz.style.as_deref(), Some("jazz"));
+    assert!(c.notes() > 1000);
+    assert!(c.tokens() > c.notes());
+}
+
+#[test]
+fn cache_serves_unchanged_files_and_rereads_edited_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    make_corpus(dir.path());
+    let before = listing(dir.path());
+    let opts = options(cache.path(), "paper");
+    let first = Corpus::load(dir.path(), &opts).unwrap();
+    assert_eq!(first.report.cached, 0);
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "the corpus folder was written to"
+    );
+    assert!(fs::read_dir(cache.path()).unwrap().count() == 1);
+
+    let second = Corpus::load(dir.path(), &opts).unwrap();
+    assert_eq!(second.report.cached, second.report.read + 3);
+    for (a, b) in first.pieces.iter().zip(&second.pieces) {
+        assert_eq!(a.tokens, b.tokens);
+    }
+
+    // Edit one file: it is read again, the rest still come from the cache.
+    fs::copy(
+        data("folk/oneills1850/0001-005042.mid"),
+        dir.path().join("irish/t1.MID"),
+    )
+    .unwrap();
+    let third = Corpus::load(dir.path(), &opts).unwrap();
+    assert_eq!(third.report.cached, third.report.read + 3 - 1);
+    let t1 = |c: &Corpus| {
+        c.pieces
+            .iter()
+            .find(|p| p.path == "irish/t1.MID")
+            .unwrap()
+            .tokens
+            .clone()
+    };
+    assert_ne!(t1(&first), t1(&third));
+
+    // Other tokenizer settings do not reuse these tokens.
+    let event = Corpus::load(dir.path(), &options(cache.path(), "event")).unwrap();
+    assert_eq!(event.report.cached, 0);
+    assert!(matches!(event.pieces[0].tokens[0], Token::Bar { .. }));
+}
+
+#[test]
+fn split_is_by_piece_and_windows_cover_every_next_token() {
+    let c = Corpus::load(
+        &data(""),
+        &LoadOptions {
+            cache_dir: None,
+            ..LoadOptions::new(TokenizerConfig::by_name("event").unwrap())
+        },
+    )
+    .unwrap();
+    let vocab = c.vocab();
+    let val_fraction = 0.1;
+    let train: Vec<&str> = c
+        .pieces_in(Split::Train, val_fraction)
+        .map(|p| p.path.as_str())
+        .collect();
+    let val: Vec<&str> = c
+        .pieces_in(Split::Validation, val_fraction)
+        .map(|p| p.path.as_str())
+        .collect();
+    assert_eq!(train.len() + val.len(), c.pieces.len());
+    assert!(train.iter().all(|p| !val.contains(p)));
+    let share = val.len() as f64 / c.pieces.len() as f64;
+    assert!((0.05..0.15).contains(&share), "{share}");
+    // The split of a path never changes.
+    assert_eq!(
+        Split::of_path("folk/oneills1850/0001-00501.mid", 0.1),
+        Split::of_path("folk/oneills1850/0001-00501.mid", 0.1)
+    );
+
+    let (n, stride) = (100, 50);
+    let w = c.windows(&vocab, Split::Validation, val_fraction, n, stride, 5);
+    assert_eq!(w.len, n + 1);
+    let expected: usize = c
+        .pieces_in(Split::Validation, val_fraction)
+        .map(|p| {
+            if p.tokens.len() > n {
+                (p.tokens.len() - n - 1) / stride + 1
+            } else {
+                0
+            }
+        })
+        .sum();
+    assert_eq!(
+        w.count(),
+        expected,
+        "validation windows are never transposed"
+    );
+    // Consecutive windows of a piece overlap by N+1-stride tokens.
+    assert_eq!(w.get(0)[stride..], w.get(1)[..n + 1 - stride]);
+
+    let plain = c.windows(&vocab, Split::Train, val_fraction, n, stride, 0);
+    let augmented = c.windows(&vocab, Split::Train, val_fraction, n, stride, 2);
+    assert!(augmented.count() > 4 * plain.count());
+    assert!(augmented.count() <= 5 * plain.count());
+}
+
+#[test]
+fn missing_or_empty_folders_are_clear_errors() {
+    let opts = LoadOptions::new(TokenizerConfig::default());
+    let e = Corpus::load(Path::new("/no/such/corpus"), &opts).unwrap_err();
+    assert_eq!(e.to_string(), "corpus /no/such/corpus: no such directory");
+    let empty = tempfile::tempdir().unwrap();
+    let e = Corpus::load(empty.path(), &opts).unwrap_err();
+    assert!(e.to_string().ends_with("no .mid or .midi files found"));
+}
