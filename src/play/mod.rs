@@ -14,6 +14,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod sink;
 pub mod source;
+pub mod transport;
 
 pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use midi_port::{InputEvent, MidiIn, MidiPortSink, PortError};

@@ -8,10 +8,11 @@
 
 use std::collections::VecDeque;
 
-use crate::music::{Note, TimeSig, DRUM_CHANNEL};
+use crate::music::{Note, DRUM_CHANNEL};
 
 use super::msg::MidiMsg;
 use super::params::Params;
+pub use super::transport::{bar_beat, swing_beat, Transport};
 
 /// MIDI clock resolution: ticks per quarter note.
 pub const CLOCK_PPQN: u64 = 24;
@@ -49,71 +50,6 @@ pub struct Timed {
     /// Musical position of the event in beats (unswung).
     pub beat: f64,
     pub msg: MidiMsg,
-}
-
-/// Beats to seconds: `beat` falls on `secs`, and the tempo holds from there.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Transport {
-    pub anchor_secs: f64,
-    pub anchor_beat: f64,
-    pub bpm: f64,
-}
-
-impl Transport {
-    pub fn secs_at(&self, beat: f64) -> f64 {
-        self.anchor_secs + (beat - self.anchor_beat) * 60.0 / self.bpm
-    }
-
-    pub fn beat_at(&self, secs: f64) -> f64 {
-        self.anchor_beat + (secs - self.anchor_secs) * self.bpm / 60.0
-    }
-
-    /// A new tempo from `secs` on.
-    pub fn retempo(&mut self, secs: f64, bpm: f64) {
-        self.anchor_beat = self.beat_at(secs);
-        self.anchor_secs = secs;
-        self.bpm = bpm;
-    }
-}
-
-/// Moves every second `unit` later by `amount * unit`, stretching the first half of each pair of
-/// units and squeezing the second, so the mapping stays continuous and increasing.
-pub fn swing_beat(beat: f64, amount: f64, unit: f64) -> f64 {
-    if amount <= 0.0 || unit <= 0.0 {
-        return beat;
-    }
-    let cell = 2.0 * unit;
-    let base = (beat / cell).floor() * cell;
-    let p = beat - base;
-    let mid = unit * (1.0 + amount);
-    if p < unit {
-        base + p * (1.0 + amount)
-    } else {
-        base + mid + (p - unit) * (1.0 - amount)
-    }
-}
-
-/// 1-based bar and beat within the bar (in quarter notes, 1-based, fractional) at `beat`.
-pub fn bar_beat(beat: f64, sigs: &[TimeSig]) -> (u32, f64) {
-    let default = TimeSig {
-        beat: 0.0,
-        numerator: 4,
-        denominator: 4,
-    };
-    let (mut bar, mut start, mut i) = (1u32, 0.0, 0);
-    loop {
-        let sig = sigs.get(i).copied().unwrap_or(default);
-        let len = sig.bar_beats().max(1e-6);
-        let next_sig = sigs.get(i + 1).map_or(f64::INFINITY, |s| s.beat);
-        if beat < next_sig - 1e-9 {
-            let bars = ((beat - start) / len + 1e-9).floor().max(0.0);
-            return (bar + bars as u32, beat - start - bars * len + 1.0);
-        }
-        // A signature change mid-bar starts a new bar, so a partial bar counts as one.
-        bar += ((next_sig - start) / len - 1e-9).ceil().max(0.0) as u32;
-        start = next_sig;
-        i += 1;
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -241,27 +241,6 @@ fn late_notes_are_dropped_and_counted() {
     assert_eq!(s.stats().dropped_late, 1);
 }
 
-#[test]
-fn bar_beat_counts_bars_across_signature_changes() {
-    let sigs = [
-        TimeSig {
-            beat: 0.0,
-            numerator: 4,
-            denominator: 4,
-        },
-        TimeSig {
-            beat: 6.0,
-            numerator: 3,
-            denominator: 4,
-        },
-    ];
-    assert_eq!(bar_beat(0.0, &sigs), (1, 1.0));
-    assert_eq!(bar_beat(5.5, &sigs), (2, 2.5));
-    assert_eq!(bar_beat(6.0, &sigs), (3, 1.0));
-    assert_eq!(bar_beat(10.0, &sigs), (4, 2.0));
-    assert_eq!(bar_beat(9.0, &[]), (3, 2.0));
-}
-
 /// A real chorale, with tempo changes, pauses and a stop part-way: every note-on gets exactly
 /// one note-off on its own key, and no key is left sounding.
 #[test]

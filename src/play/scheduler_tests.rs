@@ -7,7 +7,7 @@ use super::*;
 use crate::music::midi::read_file;
 use crate::music::{Note, NoteSeq};
 use crate::play::clock::MonotonicClock;
-use crate::play::sink::{hanging_notes, MemoryLog, MemorySink};
+use crate::play::sink::{hanging_notes, MemoryLog, MemorySink, SinkError};
 use crate::play::source::SeqSource;
 
 fn wait_done(p: &Player, limit: Duration) {
