@@ -4,9 +4,17 @@
 //! sound cards. See ARCHITECTURE.md in the project's shared notes for the module map.
 
 pub mod analysis;
+pub mod audio;
 pub mod corpus;
 pub mod fsx;
 pub mod generate;
 pub mod music;
 pub mod paths;
+pub mod play;
 pub mod rng;
+
+// In debug test builds, `assert_no_alloc` scopes (the scheduler's dispatch, the synth callback)
+// abort on any allocation.
+#[cfg(all(test, debug_assertions))]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;

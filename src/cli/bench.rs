@@ -14,6 +14,8 @@ use super::{corpus_dir, TokenizerName};
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
+    /// Scheduler lateness (memory sink, real port), JACK loopback, MIDI clock in, synth callback.
+    Timing(super::bench_timing::TimingArgs),
     /// Reading + tokenizing a corpus, cold (no cache) and warm (from the cache).
     Corpus {
         dir: Option<PathBuf>,
@@ -39,6 +41,7 @@ pub enum BenchCmd {
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
+        BenchCmd::Timing(a) => super::bench_timing::run(a),
         BenchCmd::Corpus {
             dir,
             tokenizer,

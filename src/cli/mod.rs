@@ -1,8 +1,10 @@
 //! Command-line front end: parses arguments with clap and calls the library.
 
 mod bench;
+mod bench_timing;
 mod corpus;
 mod genre;
+mod play;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,15 @@ pub enum Command {
     /// Look at a corpus of MIDI files.
     #[command(subcommand)]
     Corpus(corpus::CorpusCmd),
+    /// List MIDI ports.
+    Ports {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play a MIDI file in real time to MIDI ports and/or the built-in synth.
+    Play(play::PlayArgs),
+    /// Render a MIDI file to WAV with the built-in synth.
+    Render(play::RenderArgs),
     /// Genre: render MIDI to audio, audio features.
     #[command(subcommand)]
     Genre(genre::GenreCmd),
@@ -62,6 +73,9 @@ pub fn run(cli: Cli) -> Result<()> {
         None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
+        Some(Command::Ports { json }) => play::ports(json),
+        Some(Command::Play(a)) => play::play(a),
+        Some(Command::Render(a)) => play::render(a),
         Some(Command::Genre(g)) => genre::run(g),
     }
 }
