@@ -5,5 +5,7 @@
 
 pub mod corpus;
 pub mod fsx;
+pub mod model;
 pub mod music;
 pub mod paths;
+pub mod train;

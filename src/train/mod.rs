@@ -1,0 +1,3 @@
+//! Training: losses, schedules, the trainer thread and the events it sends.
+
+pub mod losses;
