@@ -2,6 +2,7 @@
 //! their serde configs and checkpoints. Parameters are runtime-sized 2-D tensors (vectors are
 //! `1 x n`) so one build serves batch-64 training and batch-1 live steps.
 
+pub mod checkpoint;
 pub mod config;
 pub mod linalg;
 pub mod lstm;
