@@ -2,6 +2,8 @@
 
 mod bench;
 mod corpus;
+mod model;
+mod train;
 
 use std::path::PathBuf;
 
@@ -29,6 +31,11 @@ pub enum Command {
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Train a VAE on a MIDI folder.
+    Train(train::TrainArgs),
+    /// Look at a trained model.
+    #[command(subcommand)]
+    Model(model::ModelCmd),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -58,5 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
+        Some(Command::Train(t)) => train::run(t),
+        Some(Command::Model(m)) => model::run(m),
     }
 }
