@@ -76,7 +76,7 @@ fn every_parameter_gets_a_gradient() {
     let w = windows(3, cfg.window + 1, 2);
     let b = improv::train::Batch::from_windows(&w, &[0, 1, 2]);
     let eps = vec![0.5f32; 3 * cfg.latent];
-    let out = model.forward(&b.enc, &b.dec, 3, Some(&eps), OwnedTape::default(), true);
+    let out = model.forward(&b.enc, &b.dec, 3, Some(&eps), OwnedTape::default(), Some(1));
     let (ce, _) = cross_entropy(out.logits, &b.target, 3);
     let (kl, _) = kl_divergence(out.stats, 0.0);
     let mut grads = (ce + kl).backward();
@@ -108,7 +108,7 @@ fn stepping_one_token_at_a_time_matches_the_teacher_forced_decoder() {
             dev.tensor_from_vec(z.clone(), (1, cfg.latent)),
             &b.dec,
             1,
-            false,
+            None,
         )
         .as_vec();
     let mut stream = model.stream();
@@ -193,7 +193,7 @@ fn checkpoints_round_trip_exactly_and_refuse_damage() {
     let w = windows(2, cfg.window + 1, 8);
     let b = improv::train::Batch::from_windows(&w, &[0, 1]);
     let logits = |m: &Model| {
-        m.forward(&b.enc, &b.dec, 2, None, NoneTape, false)
+        m.forward(&b.enc, &b.dec, 2, None, NoneTape, None)
             .logits
             .as_vec()
     };
@@ -337,4 +337,75 @@ fn a_resumed_run_ends_where_an_unbroken_one_does() {
     assert_eq!(resumed.state.step, straight.state.step);
     let weights = |m: &Model| checkpoint::model_tensors(m);
     assert_eq!(weights(&resumed.model), weights(&straight.model));
+}
+
+#[test]
+fn transformer_steps_with_its_cache_match_the_teacher_forced_decoder() {
+    let dev = Cpu::default();
+    let cfg = tiny(ModelKind::VaeTransformer);
+    let model = Model::build(&cfg, &dev, 15).unwrap();
+    let w = windows(2, cfg.window + 1, 16);
+    let b = improv::train::Batch::from_windows(&w, &[0, 1]);
+    let z: Vec<f32> = (0..2 * cfg.latent)
+        .map(|i| (i as f32 * 0.7).sin())
+        .collect();
+    let logits = model
+        .decode(
+            dev.tensor_from_vec(z.clone(), (2, cfg.latent)),
+            &b.dec,
+            2,
+            None,
+        )
+        .as_vec();
+    for s in 0..2 {
+        let mut stream = model.stream();
+        stream.reset(&z[s * cfg.latent..(s + 1) * cfg.latent]);
+        for t in 0..cfg.window {
+            let got = stream.step(b.dec[s * cfg.window + t]);
+            let row = (s * cfg.window + t) * VOCAB;
+            for (g, want) in got.iter().zip(&logits[row..row + VOCAB]) {
+                assert!(
+                    (g - want).abs() < 1e-4,
+                    "window {s} step {t}: {g} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn transformer_gets_gradients_everywhere_and_dropout_repeats_by_seed() {
+    let dev = Cpu::default();
+    let mut cfg = tiny(ModelKind::VaeTransformer);
+    cfg.dropout = 0.1;
+    let model = Model::build(&cfg, &dev, 17).unwrap();
+    let w = windows(3, cfg.window + 1, 18);
+    let b = improv::train::Batch::from_windows(&w, &[0, 1, 2]);
+    let eps = vec![0.3f32; 3 * cfg.latent];
+    let pass = |seed: u64| {
+        model.forward(
+            &b.enc,
+            &b.dec,
+            3,
+            Some(&eps),
+            OwnedTape::default(),
+            Some(seed),
+        )
+    };
+    let out = pass(1);
+    let (ce, _) = cross_entropy(out.logits, &b.target, 3);
+    let (kl, _) = kl_divergence(out.stats, 0.0);
+    let loss = ce + kl;
+    let value = loss.array();
+    let mut grads = loss.backward();
+    for (name, p) in model.params() {
+        let g = f32::grad_of(&mut grads, p);
+        assert!(g.iter().any(|&x| x != 0.0), "{name} got no gradient");
+    }
+    let again = cross_entropy(pass(1).logits, &b.target, 3).0.array();
+    let other = cross_entropy(pass(2).logits, &b.target, 3).0.array();
+    let (first, _) = cross_entropy(pass(1).logits, &b.target, 3);
+    assert_eq!(again, first.array());
+    assert_ne!(again, other);
+    assert!(value.is_finite());
 }

@@ -2,12 +2,15 @@
 //! their serde configs and checkpoints. Parameters are runtime-sized 2-D tensors (vectors are
 //! `1 x n`) so one build serves batch-64 training and batch-1 live steps.
 
+pub mod attention;
 pub mod checkpoint;
 pub mod config;
 pub mod linalg;
 pub mod lstm;
+pub mod transformer;
 pub mod vae;
 pub mod vae_lstm;
+pub mod vae_transformer;
 
 pub use config::{ModelConfig, ModelKind, Preset};
 pub use vae::{Model, TokenStream, Vae, VaeOutput};

@@ -9,19 +9,21 @@ use dfdx::prelude::*;
 
 use super::config::{ModelConfig, ModelKind};
 use super::vae_lstm::VaeLstm;
+use super::vae_transformer::VaeTransformer;
 use super::{Mat, ParamsMut, ParamsRef};
 
 /// A VAE over token windows. `stats` tensors are `B x 2Z`: the mean, then the log-variance.
 pub trait Vae {
     fn config(&self) -> &ModelConfig;
     /// Posterior statistics of `batch` windows (`ids` holds `batch * T` ids). The gradient
-    /// tape `tape` starts at the first parameter used.
+    /// tape `tape` starts at the first parameter used. `train` is the dropout seed of a
+    /// training pass (`None`: evaluation, no dropout).
     fn encode<T: Tape<f32, Cpu>>(
         &self,
         ids: &[u32],
         batch: usize,
         tape: T,
-        train: bool,
+        train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T>;
     /// Next-token logits (`batch * T` rows of `vocab`) for decoder inputs `ids` given `z`.
     fn decode<T: Tape<f32, Cpu>>(
@@ -29,7 +31,7 @@ pub trait Vae {
         z: Tensor<(usize, usize), f32, Cpu, T>,
         ids: &[u32],
         batch: usize,
-        train: bool,
+        train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T>;
     fn params(&self) -> ParamsRef<'_, f32>;
     fn params_mut(&mut self) -> ParamsMut<'_, f32>;
@@ -50,6 +52,7 @@ pub trait TokenStream: Send {
 #[derive(Clone, Debug)]
 pub enum Model {
     Lstm(VaeLstm),
+    Transformer(VaeTransformer),
 }
 
 /// The decoded logits and the posterior statistics of one forward pass.
@@ -64,7 +67,9 @@ impl Model {
         cfg.validate()?;
         match cfg.kind {
             ModelKind::VaeLstm => Ok(Model::Lstm(VaeLstm::new(cfg, dev, seed))),
-            ModelKind::VaeTransformer => Err("vae-transformer is not built yet".into()),
+            ModelKind::VaeTransformer => {
+                Ok(Model::Transformer(VaeTransformer::new(cfg, dev, seed)))
+            }
         }
     }
 
@@ -84,7 +89,7 @@ impl Model {
         batch: usize,
         eps: Option<&[f32]>,
         tape: T,
-        train: bool,
+        train: Option<u64>,
     ) -> VaeOutput<T> {
         let stats = self.encode(enc, batch, tape, train);
         let (stats, tape) = stats.split_tape();
@@ -101,6 +106,7 @@ macro_rules! each_model {
     ($self:ident, $m:ident => $e:expr) => {
         match $self {
             Model::Lstm($m) => $e,
+            Model::Transformer($m) => $e,
         }
     };
 }
@@ -114,7 +120,7 @@ impl Vae for Model {
         ids: &[u32],
         batch: usize,
         tape: T,
-        train: bool,
+        train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         each_model!(self, m => m.encode(ids, batch, tape, train))
     }
@@ -123,7 +129,7 @@ impl Vae for Model {
         z: Tensor<(usize, usize), f32, Cpu, T>,
         ids: &[u32],
         batch: usize,
-        train: bool,
+        train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         each_model!(self, m => m.decode(z, ids, batch, train))
     }

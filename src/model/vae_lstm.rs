@@ -72,7 +72,7 @@ impl Vae for VaeLstm {
         ids: &[u32],
         batch: usize,
         tape: T,
-        _train: bool,
+        _train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
@@ -91,7 +91,7 @@ impl Vae for VaeLstm {
         z: Tensor<(usize, usize), f32, Cpu, T>,
         ids: &[u32],
         batch: usize,
-        _train: bool,
+        _train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;

@@ -37,7 +37,7 @@ pub struct ValMetrics {
 fn decode_ce(model: &Model, z: Vec<f32>, b: &Batch) -> f64 {
     let dev = Cpu::default();
     let zt = dev.tensor_from_vec(z, (b.batch, model.config().latent));
-    let logits = model.decode(zt, &b.dec, b.batch, false);
+    let logits = model.decode(zt, &b.dec, b.batch, None);
     cross_entropy(logits, &b.target, b.batch).1.nll_sum
 }
 
@@ -59,7 +59,7 @@ pub fn validate(
     let mut means: Vec<Vec<f64>> = vec![Vec::new(); zdim];
     for (k, chunk) in picks.chunks(batch.max(1)).enumerate() {
         let b = Batch::from_windows(val, chunk);
-        let stats = model.encode(&b.enc, b.batch, NoneTape, false);
+        let stats = model.encode(&b.enc, b.batch, NoneTape, None);
         let s = stats.as_vec();
         let eps = normal_draws(seed, k as u64, b.batch * zdim);
         let mut zs = vec![0f32; b.batch * zdim];
@@ -79,7 +79,7 @@ pub fn validate(
             dev.tensor_from_vec(zs, (b.batch, zdim)),
             &b.dec,
             b.batch,
-            false,
+            None,
         );
         let (_, ce) = cross_entropy(logits, &b.target, b.batch);
         recon += ce.nll_sum;

@@ -216,13 +216,14 @@ fn train_step(
     beta: f64,
 ) -> Result<StepStats, String> {
     let eps = normal_draws(cfg.seed, step as u64, b.batch * model.config().latent);
+    let dropout_seed = cfg.seed.wrapping_mul(1_000_003).wrapping_add(step as u64);
     let out = model.forward(
         &b.enc,
         &b.dec,
         b.batch,
         Some(&eps),
         OwnedTape::default(),
-        true,
+        Some(dropout_seed),
     );
     let (recon, ce) = cross_entropy(out.logits, &b.target, b.batch);
     let (kl, ks) = kl_divergence(out.stats, cfg.free_bits);
