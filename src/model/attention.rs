@@ -20,9 +20,9 @@ fn softmax_row<E: Real>(row: &mut [E]) {
     let mut sum = E::zero();
     for x in row.iter_mut() {
         *x = (*x - max).exp();
-        sum = sum + *x;
+        sum += *x;
     }
-    row.iter_mut().for_each(|x| *x = *x / sum);
+    row.iter_mut().for_each(|x| *x /= sum);
 }
 
 /// Copies head `h` of block `part` (0: q, 1: k, 2: v) of sequence `b` out of `qkv` rows.
@@ -72,7 +72,7 @@ where
             let p = &mut probs[(b * s.heads + h) * n * n..(b * s.heads + h + 1) * n * n];
             matmul((n, dh, n), &q, false, &k, true, p, false);
             for (i, row) in p.chunks_exact_mut(n).enumerate() {
-                row.iter_mut().for_each(|x| *x = *x * scale);
+                row.iter_mut().for_each(|x| *x *= scale);
                 if s.causal {
                     row[i + 1..].fill(E::neg_infinity());
                 }

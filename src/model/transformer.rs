@@ -12,6 +12,9 @@ use super::{bias_add, init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 const LN_EPS: f64 = 1e-5;
 
+/// A weight and its bias (or a LayerNorm's gain and bias).
+pub type Pair = (Mat<f32>, Mat<f32>);
+
 #[derive(Clone, Debug)]
 pub struct Block {
     pub ln1: (Mat<f32>, Mat<f32>),
@@ -106,7 +109,7 @@ impl Block {
         f + x.retaped::<T>()
     }
 
-    fn pairs(&self) -> [(&str, &(Mat<f32>, Mat<f32>)); 6] {
+    fn pairs(&self) -> [(&str, &Pair); 6] {
         [
             ("ln1", &self.ln1),
             ("qkv", &self.qkv),

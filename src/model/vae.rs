@@ -51,8 +51,8 @@ pub trait TokenStream: Send {
 /// Either model, chosen at run time from a config.
 #[derive(Clone, Debug)]
 pub enum Model {
-    Lstm(VaeLstm),
-    Transformer(VaeTransformer),
+    Lstm(Box<VaeLstm>),
+    Transformer(Box<VaeTransformer>),
 }
 
 /// The decoded logits and the posterior statistics of one forward pass.
@@ -66,10 +66,10 @@ impl Model {
     pub fn build(cfg: &ModelConfig, dev: &Cpu, seed: u64) -> Result<Model, String> {
         cfg.validate()?;
         match cfg.kind {
-            ModelKind::VaeLstm => Ok(Model::Lstm(VaeLstm::new(cfg, dev, seed))),
-            ModelKind::VaeTransformer => {
-                Ok(Model::Transformer(VaeTransformer::new(cfg, dev, seed)))
-            }
+            ModelKind::VaeLstm => Ok(Model::Lstm(Box::new(VaeLstm::new(cfg, dev, seed)))),
+            ModelKind::VaeTransformer => Ok(Model::Transformer(Box::new(VaeTransformer::new(
+                cfg, dev, seed,
+            )))),
         }
     }
 
