@@ -149,6 +149,7 @@ fn a_tiny_batch_is_learnt_to_near_zero_loss() {
         },
         out: None,
         resume: None,
+        baseline_kn: None,
     };
     let (outcome, events) = run(job);
     outcome.unwrap();
@@ -243,6 +244,7 @@ fn a_nan_stops_the_run_and_keeps_the_last_good_checkpoint() {
         data: data.clone(),
         out: Some(out_spec(dir.path())),
         resume: None,
+        baseline_kn: None,
     };
     run(job).0.unwrap();
     let last = dir.path().join("last");
@@ -266,6 +268,7 @@ fn a_nan_stops_the_run_and_keeps_the_last_good_checkpoint() {
         data,
         out: Some(out_spec(dir.path())),
         resume: Some((state, moments)),
+        baseline_kn: None,
     };
     let err = match run(job).0 {
         Err(e) => e,
@@ -302,6 +305,7 @@ fn a_resumed_run_ends_where_an_unbroken_one_does() {
         data: data.clone(),
         out: None,
         resume: None,
+        baseline_kn: None,
     })
     .0
     .unwrap();
@@ -317,6 +321,7 @@ fn a_resumed_run_ends_where_an_unbroken_one_does() {
         data: data.clone(),
         out: Some(out_spec(dir.path())),
         resume: None,
+        baseline_kn: None,
     })
     .0
     .unwrap();
@@ -331,6 +336,7 @@ fn a_resumed_run_ends_where_an_unbroken_one_does() {
         data,
         out: None,
         resume: Some((state, moments)),
+        baseline_kn: None,
     })
     .0
     .unwrap();

@@ -53,6 +53,7 @@ fn info(path: &Path, as_json: bool) -> Result<()> {
         "step": t["step"],
         "epoch": t["epoch"],
         "best_nelbo": t["best_nelbo"],
+        "baseline_kn": t["baseline_kn"],
         "last_val": t["history"].as_array().and_then(|h| h.last()).cloned(),
         "train_config": t["config"],
     });
@@ -73,6 +74,12 @@ fn info(path: &Path, as_json: bool) -> Result<()> {
     println!("  tokenizer: {}", serde_json::to_string(&meta.tokenizer)?);
     println!("  corpus fingerprint: {}", meta.corpus);
     println!("  trained: step {} epoch {}", out["step"], out["epoch"]);
+    if let Some([order, ce]) = t["baseline_kn"].as_array().map(|a| a.as_slice()) {
+        println!(
+            "  baseline: {order}-gram Kneser-Ney {:.4} nats/token",
+            ce.as_f64().unwrap_or(f64::NAN)
+        );
+    }
     if let Some(v) = out["last_val"].as_object() {
         let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
         println!(

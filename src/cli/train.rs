@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 
 use improv::corpus::{Corpus, LoadOptions, Split};
+use improv::model::ngram::KneserNey;
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
 use improv::train::{
     corpus_fingerprint, Anneal, BetaSchedule, OutSpec, TrainConfig, TrainData, TrainEvent,
@@ -105,6 +106,9 @@ pub struct TrainArgs {
     pub val_fraction: f64,
     #[arg(long, default_value_t = 10)]
     pub log_every: usize,
+    /// Order of the Kneser-Ney baseline measured on the same validation windows (0: skip).
+    #[arg(long, default_value_t = 4)]
+    pub kn_order: usize,
     /// One JSON object per event.
     #[arg(long)]
     pub json: bool,
@@ -261,7 +265,34 @@ pub fn run(args: TrainArgs) -> Result<()> {
             dir.display()
         );
     }
+    let baseline_kn = (args.kn_order > 0).then(|| {
+        let train: Vec<Vec<u32>> = corpus
+            .pieces_in(Split::Train, args.val_fraction)
+            .map(|p| vocab.encode(&p.tokens).0)
+            .collect();
+        let kn = KneserNey::train(
+            args.kn_order,
+            vocab.len(),
+            train.iter().map(|s| s.as_slice()),
+        );
+        (kn.order, kn.cross_entropy(&data.val))
+    });
+    if let Some((order, ce)) = baseline_kn {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "baseline", "model": "kneser-ney", "order": order,
+                    "cross_entropy": ce, "perplexity": ce.exp(), "val_windows": data.val.count()})
+            );
+        } else {
+            println!(
+                "baseline: {order}-gram Kneser-Ney on the validation windows: {ce:.4} nats/token (perplexity {:.2})",
+                ce.exp()
+            );
+        }
+    }
     let trainer = Trainer::spawn(TrainJob {
+        baseline_kn,
         model,
         config,
         data,

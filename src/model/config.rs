@@ -46,6 +46,10 @@ pub struct ModelConfig {
     pub heads: usize,
     pub ff: usize,
     pub dropout: f64,
+    /// Share of decoder input tokens hidden (embedding zeroed) while training, so the decoder
+    /// must take from z what it cannot read from its input (Bowman et al. 2016).
+    #[serde(default)]
+    pub word_dropout: f64,
 }
 
 impl ModelConfig {
@@ -68,6 +72,7 @@ impl ModelConfig {
             heads,
             ff,
             dropout: if preset == Preset::Tiny { 0.0 } else { 0.1 },
+            word_dropout: if preset == Preset::Tiny { 0.0 } else { 0.25 },
         }
     }
 

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod linalg;
 pub mod lstm;
+pub mod ngram;
 pub mod transformer;
 pub mod vae;
 pub mod vae_lstm;

@@ -198,6 +198,25 @@ pub fn repeat_rows(dev: &Cpu, batch: usize, steps: usize) -> Tensor<(usize,), us
     dev.tensor_from_vec(idx, (batch * steps,))
 }
 
+/// With a training seed and `p > 0`: a `rows x cols` mask whose rows are all 0 (probability
+/// `p`) or all 1, to hide decoder input tokens (word dropout).
+pub fn word_mask(
+    dev: &Cpu,
+    (rows, cols): (usize, usize),
+    p: f64,
+    train: Option<u64>,
+) -> Option<Mat<f32>> {
+    use rand::{Rng, SeedableRng};
+    let seed = train.filter(|_| p > 0.0)?;
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x5EED_0F_D0F);
+    let mut v = Vec::with_capacity(rows * cols);
+    for _ in 0..rows {
+        let keep = if rng.gen_bool(p) { 0.0 } else { 1.0 };
+        v.extend(std::iter::repeat_n(keep, cols));
+    }
+    Some(dev.tensor_from_vec(v, (rows, cols)))
+}
+
 /// Token ids as a gather index.
 pub fn id_tensor(dev: &Cpu, ids: &[u32]) -> Tensor<(usize,), usize, Cpu> {
     dev.tensor_from_vec(ids.iter().map(|&i| i as usize).collect(), (ids.len(),))

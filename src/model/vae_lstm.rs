@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use super::config::ModelConfig;
 use super::linalg::matmul;
 use super::lstm::{Lstm, LstmConfig, LstmState, LstmWeights};
-use super::vae::{id_tensor, last_rows, repeat_rows, TokenStream, Vae};
+use super::vae::{id_tensor, last_rows, repeat_rows, word_mask, TokenStream, Vae};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -91,17 +91,21 @@ impl Vae for VaeLstm {
         z: Tensor<(usize, usize), f32, Cpu, T>,
         ids: &[u32],
         batch: usize,
-        _train: Option<u64>,
+        train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
         let lifted = linear(z, &self.up_w, &self.up_b).relu();
         let lifted = lifted.gather(repeat_rows(&dev, batch, steps));
-        let x = self
+        let mut x = self
             .embed
             .clone()
             .retaped::<T>()
             .gather(id_tensor(&dev, ids));
+        let shape = *x.shape();
+        if let Some(mask) = word_mask(&dev, shape, self.cfg.word_dropout, train) {
+            x = x * mask;
+        }
         let h = self.decoder.forward(x + lifted, batch, steps);
         linear(h, &self.out_w, &self.out_b)
     }

@@ -13,7 +13,7 @@ use super::config::ModelConfig;
 use super::transformer::{
     dense_row, layer_norm, layer_norm_row, Block, BlockWeights, Dropout, Scratch,
 };
-use super::vae::{id_tensor, TokenStream, Vae};
+use super::vae::{id_tensor, word_mask, TokenStream, Vae};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -146,11 +146,15 @@ impl Vae for VaeTransformer {
             rng,
         });
         let prefix = linear(z, &self.up.0, &self.up.1);
-        let tokens = self
+        let mut tokens = self
             .embed
             .clone()
             .retaped::<T>()
             .gather(id_tensor(&dev, ids));
+        let shape = *tokens.shape();
+        if let Some(mask) = word_mask(&dev, shape, self.cfg.word_dropout, train) {
+            tokens = tokens * mask;
+        }
         // Rows of `[tokens; prefixes]` in sequence order: each window's prefix, then its tokens.
         let all = (tokens, prefix).concat_along(Axis::<0>);
         let order: Vec<usize> = (0..batch)

@@ -12,7 +12,8 @@ pub use data::{Batch, TrainData};
 pub use eval::{validate, ValMetrics};
 pub use schedule::{Anneal, BetaSchedule, LrSchedule};
 pub use trainer::{
-    Control, OutSpec, TrainError, TrainEvent, TrainJob, TrainOutcome, TrainState, Trainer,
+    train_step, Control, OutSpec, StepStats, TrainError, TrainEvent, TrainJob, TrainOutcome,
+    TrainState, Trainer,
 };
 
 use serde::{Deserialize, Serialize};

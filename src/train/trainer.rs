@@ -46,6 +46,9 @@ pub struct TrainState {
     pub best_nelbo: Option<f64>,
     pub history: Vec<ValMetrics>,
     pub adam_t: u64,
+    /// The Kneser-Ney baseline on the same validation windows: (order, cross-entropy per token).
+    #[serde(default)]
+    pub baseline_kn: Option<(usize, f64)>,
 }
 
 /// A run to start: the model, its data, settings, where to save, and the state to resume from.
@@ -56,6 +59,8 @@ pub struct TrainJob {
     pub out: Option<OutSpec>,
     /// A saved state and optimiser moments, to continue that run.
     pub resume: Option<(TrainState, TensorMap)>,
+    /// The Kneser-Ney baseline measured on the same data, kept in the run's state.
+    pub baseline_kn: Option<(usize, f64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -199,14 +204,16 @@ impl Pools {
 }
 
 /// What one optimiser step measured.
-struct StepStats {
-    total: f64,
-    recon: f64,
-    kl: f64,
-    grad_norm: f64,
+pub struct StepStats {
+    pub total: f64,
+    pub recon: f64,
+    pub kl: f64,
+    pub grad_norm: f64,
 }
 
-fn train_step(
+/// One optimiser step on batch `b` at step `step` (which keys the latent noise and dropout).
+/// `Err` names what was not finite; the model is then unchanged.
+pub fn train_step(
     model: &mut Model,
     opt: &mut AdamW,
     b: &Batch,
@@ -282,6 +289,7 @@ fn run(
         data,
         out,
         resume,
+        baseline_kn,
     } = job;
     let steps = model.config().window;
     if data.train.len != steps + 1 || data.train.count() == 0 {
@@ -313,6 +321,7 @@ fn run(
         best_nelbo: None,
         history: Vec::new(),
         adam_t: 0,
+        baseline_kn,
     };
     if let Some((saved, moments)) = resume {
         let (names, sizes): (Vec<String>, Vec<usize>) = model
@@ -326,6 +335,7 @@ fn run(
         }
         state = TrainState {
             config: cfg.clone(),
+            baseline_kn: baseline_kn.or(saved.baseline_kn),
             ..saved
         };
     }
