@@ -79,7 +79,8 @@ fn every_parameter_gets_a_gradient() {
     let out = model.forward(&b.enc, &b.dec, 3, Some(&eps), OwnedTape::default(), Some(1));
     let (ce, _) = cross_entropy(out.logits, &b.target, 3);
     let (kl, _) = kl_divergence(out.stats, 0.0);
-    let mut grads = (ce + kl).backward();
+    let (bow, _) = cross_entropy(out.bow, &b.target[..3], 3);
+    let mut grads = (ce + kl + bow).backward();
     for (name, p) in model.params() {
         let g = f32::grad_of(&mut grads, p);
         assert!(g.iter().any(|&x| x != 0.0), "{name} got no gradient");
@@ -137,6 +138,7 @@ fn a_tiny_batch_is_learnt_to_near_zero_loss() {
             anneal: Anneal::None,
         },
         free_bits: 0.0,
+        bow_weight: 0.0,
         log_every: 400,
         ..quick_config()
     };
@@ -401,7 +403,8 @@ fn transformer_gets_gradients_everywhere_and_dropout_repeats_by_seed() {
     let out = pass(1);
     let (ce, _) = cross_entropy(out.logits, &b.target, 3);
     let (kl, _) = kl_divergence(out.stats, 0.0);
-    let loss = ce + kl;
+    let (bow, _) = cross_entropy(out.bow, &b.target[..3], 3);
+    let loss = ce + kl + bow;
     let value = loss.array();
     let mut grads = loss.backward();
     for (name, p) in model.params() {
@@ -414,4 +417,32 @@ fn transformer_gets_gradients_everywhere_and_dropout_repeats_by_seed() {
     assert_eq!(again, first.array());
     assert_ne!(again, other);
     assert!(value.is_finite());
+}
+
+#[test]
+fn transformer_stream_past_the_window_equals_a_fresh_start_on_its_context() {
+    let dev = Cpu::default();
+    let cfg = tiny(ModelKind::VaeTransformer);
+    let model = Model::build(&cfg, &dev, 19).unwrap();
+    let tokens = windows(1, 4 * cfg.window, 20).ids;
+    let z: Vec<f32> = (0..cfg.latent).map(|i| i as f32 * 0.2).collect();
+    let mut long = model.stream();
+    long.reset(&z);
+    let mut fresh = model.stream();
+    for i in 0..tokens.len() {
+        let got = long.step(tokens[i]).to_vec();
+        let n = long.context_len();
+        assert!(
+            n <= cfg.window && n >= (i + 1).min(cfg.window / 2),
+            "step {i}: context {n}"
+        );
+        fresh.reset(&z);
+        let mut want = Vec::new();
+        for &t in &tokens[i + 1 - n..=i] {
+            want = fresh.step(t).to_vec();
+        }
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "step {i}: {g} vs {w}");
+        }
+    }
 }

@@ -87,6 +87,9 @@ pub struct TrainArgs {
     pub free_bits: Option<f64>,
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Weight of the bag-of-words loss that makes z carry the window's content.
+    #[arg(long)]
+    pub bow_weight: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Matrix-work threads (0: one per core).
@@ -121,6 +124,7 @@ fn config_from(args: &TrainArgs, base: TrainConfig) -> TrainConfig {
         batch: args.batch.unwrap_or(base.batch),
         lr: args.lr.unwrap_or(base.lr),
         free_bits: args.free_bits.unwrap_or(base.free_bits),
+        bow_weight: args.bow_weight.unwrap_or(base.bow_weight),
         beta: BetaSchedule {
             max,
             anneal: match args.anneal {

@@ -10,7 +10,7 @@ use dfdx::prelude::*;
 use super::config::{ModelConfig, ModelKind};
 use super::vae_lstm::VaeLstm;
 use super::vae_transformer::VaeTransformer;
-use super::{Mat, ParamsMut, ParamsRef};
+use super::{linear, Mat, ParamsMut, ParamsRef};
 
 /// A VAE over token windows. `stats` tensors are `B x 2Z`: the mean, then the log-variance.
 pub trait Vae {
@@ -33,6 +33,8 @@ pub trait Vae {
         batch: usize,
         train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T>;
+    /// The bag-of-words head: `Z x vocab` weight and `1 x vocab` bias.
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>);
     fn params(&self) -> ParamsRef<'_, f32>;
     fn params_mut(&mut self) -> ParamsMut<'_, f32>;
     /// A copy of the decoder for live generation, one token at a time.
@@ -46,6 +48,9 @@ pub trait TokenStream: Send {
     fn reset(&mut self, z: &[f32]);
     /// Feeds one token and returns the logits of the next (`vocab` values).
     fn step(&mut self, token: u32) -> &[f32];
+    /// How many of the tokens fed the last prediction saw directly (the LSTM: all of them since
+    /// the reset; the Transformer: those in its cache).
+    fn context_len(&self) -> usize;
 }
 
 /// Either model, chosen at run time from a config.
@@ -59,6 +64,9 @@ pub enum Model {
 pub struct VaeOutput<T> {
     pub stats: Tensor<(usize, usize), f32, Cpu, T>,
     pub logits: Tensor<(usize, usize), f32, Cpu, T>,
+    /// Bag-of-words logits from z alone (`B x vocab`), for the auxiliary loss that makes z
+    /// carry what a window contains (Zhao et al. 2017).
+    pub bow: Tensor<(usize, usize), f32, Cpu, T>,
 }
 
 impl Model {
@@ -94,10 +102,14 @@ impl Model {
         let stats = self.encode(enc, batch, tape, train);
         let (stats, tape) = stats.split_tape();
         let z = reparameterize(stats.clone().put_tape(tape), eps);
-        let logits = self.decode(z, dec, batch, train);
+        let (z, tape) = z.split_tape();
+        let (w, b) = self.bow_head();
+        let bow = linear(z.clone().retaped::<T>(), w, b);
+        let logits = self.decode(z.put_tape(tape), dec, batch, train);
         VaeOutput {
             stats: stats.retaped::<T>(),
             logits,
+            bow,
         }
     }
 }
@@ -132,6 +144,9 @@ impl Vae for Model {
         train: Option<u64>,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         each_model!(self, m => m.decode(z, ids, batch, train))
+    }
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>) {
+        each_model!(self, m => m.bow_head())
     }
     fn params(&self) -> ParamsRef<'_, f32> {
         each_model!(self, m => m.params())
@@ -208,7 +223,7 @@ pub fn word_mask(
 ) -> Option<Mat<f32>> {
     use rand::{Rng, SeedableRng};
     let seed = train.filter(|_| p > 0.0)?;
-    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x5EED_0F_D0F);
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x0005_EED0_FD0F);
     let mut v = Vec::with_capacity(rows * cols);
     for _ in 0..rows {
         let keep = if rng.gen_bool(p) { 0.0 } else { 1.0 };

@@ -23,6 +23,7 @@ pub struct VaeLstm {
     pub decoder: Lstm<f32>,
     pub out_w: Mat<f32>,
     pub out_b: Mat<f32>,
+    pub bow: (Mat<f32>, Mat<f32>),
 }
 
 impl VaeLstm {
@@ -47,7 +48,9 @@ impl VaeLstm {
         let (up_w, up_b) = dense(rng, z, e);
         let decoder = lstm.build(dev, rng);
         let (out_w, out_b) = dense(rng, h, v);
+        let bow = dense(rng, z, v);
         VaeLstm {
+            bow,
             cfg: cfg.clone(),
             embed,
             encoder,
@@ -120,7 +123,13 @@ impl Vae for VaeLstm {
         self.decoder.params("decoder", &mut out);
         out.push(("out.w".into(), &self.out_w));
         out.push(("out.b".into(), &self.out_b));
+        out.push(("bow.w".into(), &self.bow.0));
+        out.push(("bow.b".into(), &self.bow.1));
         out
+    }
+
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>) {
+        (&self.bow.0, &self.bow.1)
     }
 
     fn params_mut(&mut self) -> ParamsMut<'_, f32> {
@@ -133,6 +142,8 @@ impl Vae for VaeLstm {
         self.decoder.params_mut("decoder", &mut out);
         out.push(("out.w".into(), &mut self.out_w));
         out.push(("out.b".into(), &mut self.out_b));
+        out.push(("bow.w".into(), &mut self.bow.0));
+        out.push(("bow.b".into(), &mut self.bow.1));
         out
     }
 
@@ -150,6 +161,7 @@ impl Vae for VaeLstm {
             logits: vec![0.0; self.cfg.vocab],
             decoder,
             state,
+            fed: 0,
         })
     }
 }
@@ -166,6 +178,7 @@ pub struct LstmStream {
     lifted: Vec<f32>,
     x: Vec<f32>,
     logits: Vec<f32>,
+    fed: usize,
 }
 
 impl TokenStream for LstmStream {
@@ -183,6 +196,11 @@ impl TokenStream for LstmStream {
         );
         self.lifted.iter_mut().for_each(|x| *x = x.max(0.0));
         self.state = self.decoder.zero_state(1);
+        self.fed = 0;
+    }
+
+    fn context_len(&self) -> usize {
+        self.fed
     }
 
     fn step(&mut self, token: u32) -> &[f32] {
@@ -197,6 +215,7 @@ impl TokenStream for LstmStream {
         {
             *x = emb + lift;
         }
+        self.fed += 1;
         let h = self.decoder.step(&self.x, &mut self.state);
         self.logits.copy_from_slice(&self.out_b);
         matmul(

@@ -1,9 +1,7 @@
 //! The VAE-Transformer: embedding plus sinusoidal positions, bidirectional encoder blocks
 //! mean-pooled to (mean, logvar), and a causal decoder that sees z as a prefix position. Live
 //! steps use a key/value cache; past the training window the stream re-primes from the last
-//! half window (prefix again, cache reset), so positions never leave the trained range.
-
-use std::collections::VecDeque;
+//! half window (prefix again, fresh cache), so positions never leave the trained range.
 
 use dfdx::prelude::*;
 use rand::SeedableRng;
@@ -27,6 +25,7 @@ pub struct VaeTransformer {
     pub decoder: Vec<Block>,
     pub dec_norm: (Mat<f32>, Mat<f32>),
     pub out: (Mat<f32>, Mat<f32>),
+    pub bow: (Mat<f32>, Mat<f32>),
 }
 
 /// Sinusoidal positions `0..len`, `len x dim`.
@@ -64,7 +63,9 @@ impl VaeTransformer {
             .map(|_| Block::new(dev, rng, d, cfg.ff))
             .collect();
         let out = dense(rng, d, v);
+        let bow = dense(rng, z, v);
         VaeTransformer {
+            bow,
             cfg: cfg.clone(),
             embed,
             encoder,
@@ -199,7 +200,12 @@ impl Vae for VaeTransformer {
         }
         pair("decoder.norm", &self.dec_norm, &mut out);
         pair("out", &self.out, &mut out);
+        pair("bow", &self.bow, &mut out);
         out
+    }
+
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>) {
+        (&self.bow.0, &self.bow.1)
     }
 
     fn params_mut(&mut self) -> ParamsMut<'_, f32> {
@@ -219,7 +225,12 @@ impl Vae for VaeTransformer {
         for (i, b) in self.decoder.iter_mut().enumerate() {
             b.params_mut(&format!("decoder.{i}"), &mut out);
         }
-        for (name, (w, b)) in [("decoder.norm", &mut self.dec_norm), ("out", &mut self.out)] {
+        let tail = [
+            ("decoder.norm", &mut self.dec_norm),
+            ("out", &mut self.out),
+            ("bow", &mut self.bow),
+        ];
+        for (name, (w, b)) in tail {
             out.push((format!("{name}.w"), w));
             out.push((format!("{name}.b"), b));
         }
@@ -238,18 +249,39 @@ impl Vae for VaeTransformer {
             blocks: self.decoder.iter().map(Block::weights).collect(),
             norm: v(&self.dec_norm),
             out: v(&self.out),
-            caches: vec![KvCache::default(); self.cfg.layers],
+            main: Lane {
+                caches: vec![KvCache::default(); self.cfg.layers],
+                x: vec![0.0; d],
+            },
+            shadow: Lane {
+                caches: vec![KvCache::default(); self.cfg.layers],
+                x: vec![0.0; d],
+            },
             scratch: Scratch::default(),
             prefix: vec![0.0; d],
-            history: VecDeque::with_capacity(self.cfg.window),
-            x: vec![0.0; d],
             h: vec![0.0; d],
             logits: vec![0.0; self.cfg.vocab],
         })
     }
 }
 
-/// The VAE-Transformer's decoder on plain weights with a key/value cache per block.
+/// One key/value cache per block and the running activation of the position being fed.
+#[derive(Clone, Debug)]
+struct Lane {
+    caches: Vec<KvCache>,
+    x: Vec<f32>,
+}
+
+impl Lane {
+    fn len(&self) -> usize {
+        self.caches[0].len
+    }
+}
+
+/// The VAE-Transformer's decoder on plain weights. Two lanes of caches: the main one predicts;
+/// once it is half full a shadow lane starts again from the prefix and follows along, and when
+/// the main lane is full the shadow takes over. So past the window the context is always the
+/// prefix plus the last half window or more, and no step pays for re-priming at once.
 pub struct TransformerStream {
     window: usize,
     heads: usize,
@@ -259,39 +291,51 @@ pub struct TransformerStream {
     blocks: Vec<BlockWeights>,
     norm: (Vec<f32>, Vec<f32>),
     out: (Vec<f32>, Vec<f32>),
-    caches: Vec<KvCache>,
+    main: Lane,
+    shadow: Lane,
     scratch: Scratch,
-    /// The lifted z, fed at position 0 after every reset or re-prime.
+    /// The lifted z, fed at position 0 of every lane.
     prefix: Vec<f32>,
-    /// The last `window` tokens fed, for re-priming.
-    history: VecDeque<u32>,
-    x: Vec<f32>,
     h: Vec<f32>,
     logits: Vec<f32>,
 }
 
 impl TransformerStream {
-    /// Runs `self.x` through the blocks at the next cache position.
-    fn advance(&mut self) {
-        for (block, cache) in self.blocks.iter().zip(&mut self.caches) {
-            block.step(&mut self.x, cache, self.heads, &mut self.scratch);
+    fn advance(&mut self, shadow: bool) {
+        let lane = if shadow {
+            &mut self.shadow
+        } else {
+            &mut self.main
+        };
+        for (block, cache) in self.blocks.iter().zip(&mut lane.caches) {
+            block.step(&mut lane.x, cache, self.heads, &mut self.scratch);
         }
     }
 
-    fn feed_prefix(&mut self) {
-        self.caches.iter_mut().for_each(KvCache::clear);
-        let d = self.x.len();
-        for ((x, p), e) in self.x.iter_mut().zip(&self.prefix).zip(&self.pos[..d]) {
+    fn feed_prefix(&mut self, shadow: bool) {
+        let lane = if shadow {
+            &mut self.shadow
+        } else {
+            &mut self.main
+        };
+        lane.caches.iter_mut().for_each(KvCache::clear);
+        let d = lane.x.len();
+        for ((x, p), e) in lane.x.iter_mut().zip(&self.prefix).zip(&self.pos[..d]) {
             *x = p + e;
         }
-        self.advance();
+        self.advance(shadow);
     }
 
-    fn feed_token(&mut self, token: u32) {
-        let d = self.x.len();
-        let p = self.caches[0].len;
+    fn feed_token(&mut self, token: u32, shadow: bool) {
+        let lane = if shadow {
+            &mut self.shadow
+        } else {
+            &mut self.main
+        };
+        let d = lane.x.len();
+        let p = lane.len();
         let row = (token as usize).min(self.embed.len() / d - 1) * d;
-        for ((x, e), q) in self
+        for ((x, e), q) in lane
             .x
             .iter_mut()
             .zip(&self.embed[row..row + d])
@@ -299,7 +343,7 @@ impl TransformerStream {
         {
             *x = e + q;
         }
-        self.advance();
+        self.advance(shadow);
     }
 }
 
@@ -308,31 +352,28 @@ impl TokenStream for TransformerStream {
         let mut prefix = std::mem::take(&mut self.prefix);
         dense_row(z, &self.up, &mut prefix);
         self.prefix = prefix;
-        self.history.clear();
-        self.feed_prefix();
+        self.shadow.caches.iter_mut().for_each(KvCache::clear);
+        self.feed_prefix(false);
     }
 
     fn step(&mut self, token: u32) -> &[f32] {
-        if self.caches[0].len > self.window {
-            // The window is full: start again from the prefix and the last half window.
-            self.feed_prefix();
-            let keep: Vec<u32> = self
-                .history
-                .iter()
-                .skip(self.history.len() - self.window / 2)
-                .copied()
-                .collect();
-            for t in keep {
-                self.feed_token(t);
+        if self.main.len() > self.window {
+            std::mem::swap(&mut self.main, &mut self.shadow);
+            self.shadow.caches.iter_mut().for_each(KvCache::clear);
+        }
+        if self.main.len() > self.window / 2 {
+            if self.shadow.len() == 0 {
+                self.feed_prefix(true);
             }
+            self.feed_token(token, true);
         }
-        self.feed_token(token);
-        if self.history.len() == self.window {
-            self.history.pop_front();
-        }
-        self.history.push_back(token);
-        layer_norm_row(&self.x, &self.norm, &mut self.h);
+        self.feed_token(token, false);
+        layer_norm_row(&self.main.x, &self.norm, &mut self.h);
         dense_row(&self.h, &self.out, &mut self.logits);
         &self.logits
+    }
+
+    fn context_len(&self) -> usize {
+        self.main.len() - 1
     }
 }

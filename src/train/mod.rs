@@ -35,6 +35,9 @@ pub struct TrainConfig {
     pub beta: BetaSchedule,
     /// Free bits per latent dimension (nats): KL below this costs nothing and gets no gradient.
     pub free_bits: f64,
+    /// Weight of the bag-of-words loss on z (0: off).
+    #[serde(default)]
+    pub bow_weight: f64,
     pub seed: u64,
     pub val_batch: usize,
     /// At most this many validation windows per epoch (evenly spaced).
@@ -64,7 +67,8 @@ impl Default for TrainConfig {
                     ratio: 0.5,
                 },
             },
-            free_bits: 0.05,
+            free_bits: 0.25,
+            bow_weight: 0.5,
             seed: 0,
             val_batch: 64,
             val_windows: 512,

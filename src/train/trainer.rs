@@ -21,6 +21,7 @@ use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use super::TrainConfig;
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta, TensorMap};
+use crate::model::vae::repeat_rows;
 use crate::model::{Model, Vae};
 use crate::music::tokens::{TokenizerConfig, Vocab};
 
@@ -234,7 +235,13 @@ pub fn train_step(
     );
     let (recon, ce) = cross_entropy(out.logits, &b.target, b.batch);
     let (kl, ks) = kl_divergence(out.stats, cfg.free_bits);
-    let total = recon + kl * beta as f32;
+    let mut total = recon + kl * beta as f32;
+    if cfg.bow_weight > 0.0 {
+        let dev = Cpu::default();
+        let rows = out.bow.gather(repeat_rows(&dev, b.batch, b.steps));
+        let (bow, _) = cross_entropy(rows, &b.target, b.batch);
+        total = total + bow * cfg.bow_weight as f32;
+    }
     let value = total.array() as f64;
     if !value.is_finite() {
         return Err("loss".into());
