@@ -7,7 +7,10 @@ use clap::Subcommand;
 use dfdx::prelude::Cpu;
 use serde_json::json;
 
+use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::model::checkpoint;
+use improv::model::ngram::KneserNey;
+use improv::train::{corpus_fingerprint, validate};
 
 #[derive(Subcommand)]
 pub enum ModelCmd {
@@ -18,11 +21,36 @@ pub enum ModelCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Validation figures of a checkpoint on a corpus's held-out pieces (the split it was
+    /// trained with), beside Kneser-Ney baselines of orders 3 to 5 on the same windows.
+    Eval {
+        path: PathBuf,
+        /// MIDI folder (default: the bundled corpus).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// At most this many validation windows.
+        #[arg(long, default_value_t = 100_000)]
+        windows: usize,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: ModelCmd) -> Result<()> {
     match cmd {
         ModelCmd::Info { path, json } => info(&path, json),
+        ModelCmd::Eval {
+            path,
+            corpus,
+            windows,
+            batch,
+            seed,
+            json,
+        } => eval(&path, corpus, windows, batch.max(1), seed, json),
     }
 }
 
@@ -91,6 +119,79 @@ fn info(path: &Path, as_json: bool) -> Result<()> {
             v.get("active_units").cloned().unwrap_or_default(),
             f("shuffle_gap")
         );
+    }
+    Ok(())
+}
+
+fn eval(
+    path: &Path,
+    corpus: Option<PathBuf>,
+    windows: usize,
+    batch: usize,
+    seed: u64,
+    as_json: bool,
+) -> Result<()> {
+    let dir = checkpoint::resolve(path);
+    let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
+    let val_fraction = meta.training["config"]["val_fraction"]
+        .as_f64()
+        .unwrap_or(0.1);
+    let root = super::corpus_dir(corpus);
+    let corpus = Corpus::load(&root, &LoadOptions::new(meta.tokenizer.clone()))?;
+    let same_corpus = corpus_fingerprint(&corpus) == meta.corpus;
+    let window = meta.model.window;
+    let val = corpus.windows(
+        &meta.vocab,
+        Split::Validation,
+        val_fraction,
+        window,
+        window,
+        0,
+    );
+    let m = validate(&model, &val, batch, windows, seed);
+    let train: Vec<Vec<u32>> = corpus
+        .pieces_in(Split::Train, val_fraction)
+        .map(|p| meta.vocab.encode(&p.tokens).0)
+        .collect();
+    let kn: Vec<(usize, f64)> = (3..=5)
+        .map(|order| {
+            let kn = KneserNey::train(order, meta.vocab.len(), train.iter().map(|s| s.as_slice()));
+            (order, kn.cross_entropy(&val))
+        })
+        .collect();
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "path": dir.display().to_string(), "kind": meta.model.kind.name(),
+                "corpus": root.display().to_string(), "same_corpus": same_corpus,
+                "val_windows": val.count(), "val": m,
+                "kneser_ney": kn.iter().map(|(o, ce)| json!({"order": o, "cross_entropy": ce})).collect::<Vec<_>>(),
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} on {} ({} validation windows{}):",
+        dir.display(),
+        root.display(),
+        m.windows,
+        if same_corpus {
+            ""
+        } else {
+            ", not the training corpus"
+        }
+    );
+    println!(
+        "  -elbo/token {:.4} (perplexity <= {:.2}); recon/token {:.4}; kl {:.3} nats/window; accuracy {:.3}",
+        m.nelbo, m.perplexity, m.recon, m.kl, m.accuracy
+    );
+    println!(
+        "  latent: {} of {} units active; shuffling z costs {:.4} nats/token",
+        m.active_units, meta.model.latent, m.shuffle_gap
+    );
+    for (order, ce) in kn {
+        println!("  {order}-gram Kneser-Ney: {ce:.4} nats/token");
     }
     Ok(())
 }

@@ -137,6 +137,7 @@ fn config_from(args: &TrainArgs, base: TrainConfig) -> TrainConfig {
             },
         },
         seed: args.seed,
+        val_fraction: args.val_fraction,
         threads: args.threads,
         max_steps: args.max_steps,
         log_every: args.log_every,

@@ -6,7 +6,7 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::linalg::{matmul, sigmoid, Real};
+use super::linalg::{matmul, sigmoid, tanh, Real};
 use super::{bias_add, init_uniform, Mat, ParamsMut, ParamsRef};
 
 /// Sizes of an LSTM stack.
@@ -103,26 +103,25 @@ where
 }
 
 /// Applies the gate non-linearities to pre-activations `a` (`B x 4H`, in place) and advances the
-/// cell: `c = f * c + i * g`, `tanh_c = tanh(c)`, `h = o * tanh_c`.
+/// cell: `c = f * c + i * g`, `tanh_c = tanh(c)`, `h = o * tanh_c`. Each pass runs over one
+/// contiguous slice so it vectorises.
 fn cell<E: Real>(hidden: usize, a: &mut [E], c: &mut [E], tanh_c: &mut [E], h: &mut [E]) {
     for (b, gates) in a.chunks_exact_mut(4 * hidden).enumerate() {
         let (ifg, o) = gates.split_at_mut(3 * hidden);
-        let (i, fg) = ifg.split_at_mut(hidden);
-        let (f, g) = fg.split_at_mut(hidden);
+        let (i_f, g) = ifg.split_at_mut(2 * hidden);
+        i_f.iter_mut().for_each(|x| *x = sigmoid(*x));
+        o.iter_mut().for_each(|x| *x = sigmoid(*x));
+        g.iter_mut().for_each(|x| *x = tanh(*x));
+        let (i, f) = i_f.split_at(hidden);
         let row = b * hidden..(b + 1) * hidden;
-        for (j, ((c, tc), h)) in c[row.clone()]
-            .iter_mut()
-            .zip(&mut tanh_c[row.clone()])
-            .zip(&mut h[row])
-            .enumerate()
-        {
-            i[j] = sigmoid(i[j]);
-            f[j] = sigmoid(f[j]);
-            g[j] = g[j].tanh();
-            o[j] = sigmoid(o[j]);
-            *c = f[j] * *c + i[j] * g[j];
-            *tc = c.tanh();
-            *h = o[j] * *tc;
+        let c = &mut c[row.clone()];
+        for (((c, &i), &f), &g) in c.iter_mut().zip(i).zip(f).zip(g.iter()) {
+            *c = f * *c + i * g;
+        }
+        let tc = &mut tanh_c[row.clone()];
+        tc.iter_mut().zip(c.iter()).for_each(|(t, &c)| *t = tanh(c));
+        for ((h, &o), &t) in h[row].iter_mut().zip(o.iter()).zip(tc.iter()) {
+            *h = o * t;
         }
     }
 }

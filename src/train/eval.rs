@@ -3,6 +3,8 @@
 //! much shuffling z across a batch hurts (a latent that is really used must matter).
 
 use dfdx::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::data::{normal_draws, Batch};
@@ -30,7 +32,8 @@ pub struct ValMetrics {
     pub accuracy: f64,
     /// Latent units whose posterior mean varies across windows by more than 0.01.
     pub active_units: usize,
-    /// Cross-entropy per token with z = mean of another window minus with its own mean.
+    /// Cross-entropy per token with z = the mean of another window of the batch (a random
+    /// derangement) minus with its own mean.
     pub shuffle_gap: f64,
 }
 
@@ -51,7 +54,10 @@ pub fn validate(
 ) -> ValMetrics {
     let count = val.count();
     let n = count.min(max_windows.max(1));
-    let picks: Vec<usize> = (0..n).map(|i| i * count / n.max(1)).collect();
+    let mut picks: Vec<usize> = (0..n).map(|i| i * count / n.max(1)).collect();
+    // Batches of windows from all over the set, so a shuffle pairs windows of different pieces.
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x00E7_A1);
+    picks.shuffle(rng);
     let zdim = model.config().latent;
     let mut m = ValMetrics::default();
     let (mut recon, mut kl, mut correct, mut own, mut shuffled) = (0.0, 0.0, 0, 0.0, 0.0);
@@ -87,11 +93,18 @@ pub fn validate(
         m.tokens += b.tokens();
         m.windows += b.batch;
         if b.batch > 1 {
-            // Each window decoded with the next window's mean.
-            let mut rolled = zm[zdim..].to_vec();
-            rolled.extend_from_slice(&zm[..zdim]);
+            // Each window decoded with another window's mean: a random single-cycle
+            // permutation (Sattolo's algorithm), so no window keeps its own.
+            let mut perm: Vec<usize> = (0..b.batch).collect();
+            for i in (1..b.batch).rev() {
+                perm.swap(i, rng.gen_range(0..i));
+            }
+            let other: Vec<f32> = perm
+                .iter()
+                .flat_map(|&r| zm[r * zdim..(r + 1) * zdim].iter().copied())
+                .collect();
             own += decode_ce(model, zm, &b);
-            shuffled += decode_ce(model, rolled, &b);
+            shuffled += decode_ce(model, other, &b);
             shuffled_tokens += b.tokens();
         }
     }

@@ -39,6 +39,9 @@ pub struct TrainConfig {
     #[serde(default)]
     pub bow_weight: f64,
     pub seed: u64,
+    /// Share of pieces held out for validation (chosen by path hash).
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
     pub val_batch: usize,
     /// At most this many validation windows per epoch (evenly spaced).
     pub val_windows: usize,
@@ -70,6 +73,7 @@ impl Default for TrainConfig {
             free_bits: 0.25,
             bow_weight: 0.5,
             seed: 0,
+            val_fraction: default_val_fraction(),
             val_batch: 64,
             val_windows: 512,
             threads: 0,
@@ -77,6 +81,10 @@ impl Default for TrainConfig {
             max_steps: None,
         }
     }
+}
+
+fn default_val_fraction() -> f64 {
+    0.1
 }
 
 /// blake3 over the tokenizer settings and the content hash of every piece, in path order: two
