@@ -56,7 +56,7 @@ pub fn validate(
     let n = count.min(max_windows.max(1));
     let mut picks: Vec<usize> = (0..n).map(|i| i * count / n.max(1)).collect();
     // Batches of windows from all over the set, so a shuffle pairs windows of different pieces.
-    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x00E7_A1);
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0xE7A1);
     picks.shuffle(rng);
     let zdim = model.config().latent;
     let mut m = ValMetrics::default();
