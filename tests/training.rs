@@ -446,3 +446,54 @@ fn transformer_stream_past_the_window_equals_a_fresh_start_on_its_context() {
         }
     }
 }
+
+#[test]
+fn a_run_pauses_resumes_and_stops_between_steps_saving_where_it_stopped() {
+    let dev = Cpu::default();
+    let cfg = tiny(ModelKind::VaeLstm);
+    let dir = tempfile::tempdir().unwrap();
+    let data = TrainData {
+        train: windows(40, cfg.window + 1, 21),
+        val: windows(4, cfg.window + 1, 22),
+    };
+    let trainer = Trainer::spawn(TrainJob {
+        model: Model::build(&cfg, &dev, 23).unwrap(),
+        config: TrainConfig {
+            epochs: 100_000,
+            ..quick_config()
+        },
+        data,
+        out: Some(out_spec(dir.path())),
+        resume: None,
+        baseline_kn: None,
+    })
+    .unwrap();
+    let next_step = |t: &Trainer| loop {
+        if let TrainEvent::Step { step, .. } = t.events.recv().unwrap() {
+            return step;
+        }
+    };
+    next_step(&trainer);
+    trainer.control.pause();
+    loop {
+        if trainer.events.recv().unwrap() == TrainEvent::Paused {
+            break;
+        }
+    }
+    // While paused no step happens.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(trainer
+        .events
+        .try_iter()
+        .all(|e| !matches!(e, TrainEvent::Step { .. })));
+    trainer.control.resume();
+    let step = next_step(&trainer);
+    trainer.control.stop();
+    let events: Vec<TrainEvent> = trainer.events.iter().collect();
+    let outcome = trainer.join().unwrap();
+    assert!(outcome.stopped);
+    assert!(outcome.state.step >= step && outcome.state.step < 100_000);
+    assert!(events.iter().any(|e| matches!(e, TrainEvent::Saved { .. })));
+    let (_, meta) = checkpoint::load(&dir.path().join("last"), &dev).unwrap();
+    assert_eq!(meta.training["step"], outcome.state.step);
+}
