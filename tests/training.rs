@@ -497,3 +497,34 @@ fn a_run_pauses_resumes_and_stops_between_steps_saving_where_it_stopped() {
     let (_, meta) = checkpoint::load(&dir.path().join("last"), &dev).unwrap();
     assert_eq!(meta.training["step"], outcome.state.step);
 }
+
+#[test]
+fn a_snapshot_taken_mid_run_stays_as_it_was() {
+    let dev = Cpu::default();
+    let cfg = tiny(ModelKind::VaeLstm);
+    let trainer = Trainer::spawn(TrainJob {
+        model: Model::build(&cfg, &dev, 24).unwrap(),
+        config: TrainConfig {
+            epochs: 30,
+            ..quick_config()
+        },
+        data: TrainData {
+            train: windows(16, cfg.window + 1, 25),
+            val: windows(4, cfg.window + 1, 26),
+        },
+        out: None,
+        resume: None,
+        baseline_kn: None,
+    })
+    .unwrap();
+    trainer.control.request_snapshot();
+    let snap = trainer.snapshots.recv().unwrap();
+    let before = checkpoint::model_tensors(&snap);
+    trainer.events.iter().for_each(drop);
+    let outcome = trainer.join().unwrap();
+    assert_eq!(checkpoint::model_tensors(&snap), before);
+    assert_ne!(checkpoint::model_tensors(&outcome.model), before);
+    let mut stream = snap.stream();
+    stream.reset(&vec![0.0; cfg.latent]);
+    assert!(stream.step(1).iter().all(|x| x.is_finite()));
+}

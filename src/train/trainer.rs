@@ -78,7 +78,7 @@ pub enum TrainEvent {
     Step {
         step: usize,
         epoch: usize,
-        /// Loss per window: recon + beta * KL (with free bits).
+        /// Loss per window: recon + beta * KL (with free bits) + the weighted bag-of-words loss.
         total: f64,
         /// Reconstruction cross-entropy per window and per token.
         recon: f64,
@@ -133,6 +133,7 @@ pub struct Control {
     paused: AtomicBool,
     stop: AtomicBool,
     threads: AtomicUsize,
+    snapshot: AtomicBool,
 }
 
 impl Control {
@@ -149,12 +150,19 @@ impl Control {
     pub fn set_threads(&self, n: usize) {
         self.threads.store(n, Ordering::SeqCst);
     }
+    /// Asks for a copy of the model as it is after the current step, sent on
+    /// `Trainer::snapshots` (so generation can use a model while it trains).
+    pub fn request_snapshot(&self) {
+        self.snapshot.store(true, Ordering::SeqCst);
+    }
 }
 
 /// A run on its own thread.
 pub struct Trainer {
     pub control: Arc<Control>,
     pub events: Receiver<TrainEvent>,
+    /// Copies of the model asked for with `Control::request_snapshot`.
+    pub snapshots: Receiver<Model>,
     handle: JoinHandle<Result<TrainOutcome, TrainError>>,
 }
 
@@ -163,14 +171,16 @@ impl Trainer {
         let control = Arc::new(Control::default());
         control.set_threads(job.config.threads);
         let (tx, events) = channel();
+        let (snap_tx, snapshots) = channel();
         let c = control.clone();
         let handle = std::thread::Builder::new()
             .name("improv-trainer".into())
-            .spawn(move || run(job, &c, &tx))
+            .spawn(move || run(job, &c, &tx, &snap_tx))
             .map_err(|e| TrainError::Thread(e.to_string()))?;
         Ok(Trainer {
             control,
             events,
+            snapshots,
             handle,
         })
     }
@@ -289,6 +299,7 @@ fn run(
     job: TrainJob,
     control: &Control,
     tx: &Sender<TrainEvent>,
+    snapshots: &Sender<Model>,
 ) -> Result<TrainOutcome, TrainError> {
     let TrainJob {
         mut model,
@@ -362,6 +373,11 @@ fn run(
         let order = epoch_order(data.train.count(), cfg.seed, state.epoch);
         let chunks: Vec<&[usize]> = order.chunks(batch).collect();
         while state.batch_in_epoch < chunks.len() && state.step < total_steps {
+            if control.snapshot.swap(false, Ordering::SeqCst) {
+                // Tensors share their data until the next update copies it, so this is cheap
+                // and the copy does not change as training goes on.
+                let _ = snapshots.send(model.clone());
+            }
             if control.stop.load(Ordering::SeqCst) {
                 stopped = true;
                 break;
