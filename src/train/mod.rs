@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod eval;
+mod events;
 pub mod losses;
 pub mod optim;
 pub mod schedule;
@@ -10,10 +11,10 @@ mod trainer;
 
 pub use data::{Batch, TrainData};
 pub use eval::{validate, ValMetrics};
+pub use events::{Control, TrainEvent};
 pub use schedule::{Anneal, BetaSchedule, LrSchedule};
 pub use trainer::{
-    train_step, Control, OutSpec, StepStats, TrainError, TrainEvent, TrainJob, TrainOutcome,
-    TrainState, Trainer,
+    train_step, OutSpec, StepStats, TrainError, TrainJob, TrainOutcome, TrainState, Trainer,
 };
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{epoch_order, normal_draws, Batch, TrainData};
 use super::eval::{validate, ValMetrics};
+use super::events::{Control, TrainEvent};
 use super::losses::{cross_entropy, kl_divergence};
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
@@ -64,46 +65,6 @@ pub struct TrainJob {
     pub baseline_kn: Option<(usize, f64)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
-pub enum TrainEvent {
-    Start {
-        params: usize,
-        train_windows: usize,
-        val_windows: usize,
-        steps_per_epoch: usize,
-        total_steps: usize,
-        step: usize,
-    },
-    Step {
-        step: usize,
-        epoch: usize,
-        /// Loss per window: recon + beta * KL (with free bits) + the weighted bag-of-words loss.
-        total: f64,
-        /// Reconstruction cross-entropy per window and per token.
-        recon: f64,
-        recon_per_token: f64,
-        /// KL per window (no free bits).
-        kl: f64,
-        beta: f64,
-        lr: f64,
-        grad_norm: f64,
-        tokens_per_s: f64,
-    },
-    Epoch {
-        epoch: usize,
-        step: usize,
-        seconds: f64,
-        val: ValMetrics,
-        best: bool,
-    },
-    Saved {
-        path: String,
-    },
-    Paused,
-    Resumed,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("training stopped at step {step}: the {what} is not finite (NaN or infinite); nothing was saved after the last good checkpoint{}", kept.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default())]
@@ -125,36 +86,6 @@ pub struct TrainOutcome {
     pub model: Model,
     pub state: TrainState,
     pub stopped: bool,
-}
-
-/// Shared switches between the trainer and whoever drives it.
-#[derive(Debug, Default)]
-pub struct Control {
-    paused: AtomicBool,
-    stop: AtomicBool,
-    threads: AtomicUsize,
-    snapshot: AtomicBool,
-}
-
-impl Control {
-    pub fn pause(&self) {
-        self.paused.store(true, Ordering::SeqCst);
-    }
-    pub fn resume(&self) {
-        self.paused.store(false, Ordering::SeqCst);
-    }
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-    /// Matrix-work threads from the next step on (0: one per core).
-    pub fn set_threads(&self, n: usize) {
-        self.threads.store(n, Ordering::SeqCst);
-    }
-    /// Asks for a copy of the model as it is after the current step, sent on
-    /// `Trainer::snapshots` (so generation can use a model while it trains).
-    pub fn request_snapshot(&self) {
-        self.snapshot.store(true, Ordering::SeqCst);
-    }
 }
 
 /// A run on its own thread.
