@@ -1,4 +1,5 @@
-//! Plain-slice numerics for the hand-written layers: a safe matrix product over `gemm` and the
+//! Plain-slice numerics for the hand-written layers: a safe matrix product over `gemm` 0.19
+//! (its AVX-512 kernels, which dfdx's `gemm` 0.15 cannot use on stable Rust) and the
 //! element-wise functions the LSTM gates need.
 
 use num_traits::Float;
@@ -89,15 +90,15 @@ pub fn matmul<E: Real>(
     let (b_rs, b_cs) = if b_t { (1, k) } else { (n, 1) };
     let threads = rayon::current_num_threads();
     let par = if threads > 1 && m * n * k >= PARALLEL_WORK {
-        gemm::Parallelism::Rayon(threads)
+        gemm_v4::Parallelism::Rayon(threads)
     } else {
-        gemm::Parallelism::None
+        gemm_v4::Parallelism::None
     };
     // SAFETY: the asserts above prove every index the strides reach is in bounds: `a` is read
     // at (i, p) for i < m, p < k through offsets below m*k, `b` likewise below k*n, and `c` is
     // written at i*n + j < m*n. `c` is a unique borrow, so it aliases neither input.
     unsafe {
-        gemm::gemm(
+        gemm_v4::gemm(
             m,
             n,
             k,

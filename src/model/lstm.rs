@@ -7,7 +7,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::linalg::{matmul, sigmoid, tanh, Real};
-use super::{bias_add, init_uniform, Mat, ParamsMut, ParamsRef};
+use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 /// Sizes of an LSTM stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ where
     ) -> Tensor<(usize, usize), E, Cpu, T> {
         let mut x = x;
         for layer in &self.layers {
-            let xw = bias_add(x.matmul(layer.w_ih.clone()), &layer.bias);
+            let xw = linear(x, &layer.w_ih, &layer.bias);
             x = recurrence(xw, &layer.w_hh, batch, steps);
         }
         x
