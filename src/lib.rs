@@ -8,10 +8,12 @@ pub mod audio;
 pub mod corpus;
 pub mod fsx;
 pub mod generate;
+pub mod model;
 pub mod music;
 pub mod paths;
 pub mod play;
 pub mod rng;
+pub mod train;
 
 // In debug test builds, `assert_no_alloc` scopes (the scheduler's dispatch, the synth callback)
 // abort on any allocation.

@@ -37,6 +37,45 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Training throughput (tokens/s) and peak memory on random tokens.
+    Train {
+        #[arg(long, value_enum, default_value = "vae-lstm")]
+        model: super::train::KindArg,
+        #[arg(long, value_enum, default_value = "paper")]
+        preset: super::train::PresetArg,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Timed steps (after two warm-up steps).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Vocabulary size (384 matches the PyTorch peer).
+        #[arg(long, default_value_t = 384)]
+        vocab: usize,
+        /// Also run the PyTorch peer (../shared/peers/torch_vae_lstm.py) with this Python.
+        #[arg(long)]
+        peer: Option<PathBuf>,
+        #[arg(long)]
+        peer_script: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Latency of one next-token step with carried state (p50, p99), idle and beside training.
+    Infer {
+        /// Models to measure (default: both).
+        #[arg(long, value_enum)]
+        model: Vec<super::train::KindArg>,
+        #[arg(long, value_enum, default_value = "paper")]
+        preset: super::train::PresetArg,
+        #[arg(long, default_value_t = 2000)]
+        steps: usize,
+        #[arg(long, default_value_t = 384)]
+        vocab: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
@@ -58,6 +97,43 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             peer_script,
             rounds.max(1),
         ),
+        BenchCmd::Train {
+            model,
+            preset,
+            batch,
+            steps,
+            threads,
+            vocab,
+            peer,
+            peer_script,
+            json: _,
+        } => super::bench_model::train(
+            model,
+            preset,
+            batch.max(1),
+            steps.max(1),
+            threads,
+            vocab,
+            peer,
+            peer_script,
+        ),
+        BenchCmd::Infer {
+            model,
+            preset,
+            steps,
+            vocab,
+            json: _,
+        } => {
+            let models = if model.is_empty() {
+                vec![
+                    super::train::KindArg::VaeLstm,
+                    super::train::KindArg::VaeTransformer,
+                ]
+            } else {
+                model
+            };
+            super::bench_model::infer(models, preset, steps.max(1), vocab)
+        }
     }
 }
 

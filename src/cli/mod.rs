@@ -1,10 +1,13 @@
 //! Command-line front end: parses arguments with clap and calls the library.
 
 mod bench;
+mod bench_model;
 mod bench_timing;
 mod corpus;
 mod genre;
+mod model;
 mod play;
+mod train;
 
 use std::path::PathBuf;
 
@@ -44,6 +47,11 @@ pub enum Command {
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Train a VAE on a MIDI folder.
+    Train(train::TrainArgs),
+    /// Look at a trained model.
+    #[command(subcommand)]
+    Model(model::ModelCmd),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -77,5 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Play(a)) => play::play(a),
         Some(Command::Render(a)) => play::render(a),
         Some(Command::Genre(g)) => genre::run(g),
+        Some(Command::Train(t)) => train::run(t),
+        Some(Command::Model(m)) => model::run(m),
     }
 }

@@ -1,0 +1,225 @@
+//! Checkpoints: one directory holding `weights.safetensors`, `meta.json` (model config,
+//! tokenizer, vocabulary, training state, corpus fingerprint) and, for resuming, the optimiser's
+//! moments in `optimizer.safetensors`. Written to a temporary sibling and renamed into place.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ::safetensors::tensor::{Dtype as SafeDtype, SafeTensors, TensorView};
+use dfdx::prelude::{Cpu, HasShape};
+use serde::{Deserialize, Serialize};
+
+use super::config::ModelConfig;
+use super::vae::{Model, Vae};
+use crate::music::tokens::{TokenizerConfig, Vocab};
+
+/// Bumped when the layout changes; older checkpoints are refused with a clear message.
+pub const FORMAT: u32 = 1;
+const META: &str = "meta.json";
+const WEIGHTS: &str = "weights.safetensors";
+const OPTIMIZER: &str = "optimizer.safetensors";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("checkpoint {}: {problem}", path.display())]
+    Invalid { path: PathBuf, problem: String },
+}
+
+/// Everything about a model except its weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub format: u32,
+    pub model: ModelConfig,
+    pub tokenizer: TokenizerConfig,
+    pub vocab: Vocab,
+    /// blake3 over the tokenizer and the content of every piece the model was trained on.
+    pub corpus: String,
+    /// The trainer's state and settings (`train::TrainState`), kept opaque at this level.
+    pub training: serde_json::Value,
+}
+
+/// Tensors read back by name: shape and values.
+pub type TensorMap = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// Named flat tensors: `(name, shape, values)`.
+pub type NamedTensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn invalid(path: &Path, problem: impl Into<String>) -> CheckpointError {
+    CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        problem: problem.into(),
+    }
+}
+
+/// The checkpoint directory `path` names: itself when it holds `meta.json`, else its `best/`.
+pub fn resolve(path: &Path) -> PathBuf {
+    if !path.join(META).is_file() && path.join("best").join(META).is_file() {
+        return path.join("best");
+    }
+    path.to_path_buf()
+}
+
+fn encode_tensors(tensors: &NamedTensors, path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            TensorView::new(SafeDtype::F32, shape.clone(), b)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| invalid(path, format!("tensor {name}: {e:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ::safetensors::tensor::serialize(views, &None).map_err(|e| invalid(path, format!("{e:?}")))
+}
+
+/// Reads a safetensors file of f32 tensors.
+pub fn read_tensors(path: &Path) -> Result<TensorMap, CheckpointError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| invalid(path, format!("not a safetensors file ({e:?})")))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != SafeDtype::F32 {
+            return Err(invalid(
+                path,
+                format!("tensor {name} is {:?}, not F32", view.dtype()),
+            ));
+        }
+        let v = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.insert(name, (view.shape().to_vec(), v));
+    }
+    Ok(out)
+}
+
+/// A model's parameters as named flat tensors.
+pub fn model_tensors(model: &Model) -> NamedTensors {
+    model
+        .params()
+        .into_iter()
+        .map(|(name, p)| {
+            let (r, c) = *p.shape();
+            (name, vec![r, c], p.as_vec())
+        })
+        .collect()
+}
+
+/// Writes a checkpoint directory at `dir`, replacing any there. `optimizer` is saved beside
+/// the weights when given.
+pub fn save(
+    dir: &Path,
+    model: &Model,
+    meta: &CheckpointMeta,
+    optimizer: Option<&NamedTensors>,
+) -> Result<(), CheckpointError> {
+    let tmp = crate::fsx::temp_sibling(dir);
+    let result = (|| {
+        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        let weights = encode_tensors(&model_tensors(model), dir)?;
+        fs::write(tmp.join(WEIGHTS), weights).map_err(io(&tmp))?;
+        if let Some(opt) = optimizer {
+            fs::write(tmp.join(OPTIMIZER), encode_tensors(opt, dir)?).map_err(io(&tmp))?;
+        }
+        let json = serde_json::to_vec_pretty(meta).map_err(|e| invalid(dir, e.to_string()))?;
+        fs::write(tmp.join(META), json).map_err(io(&tmp))?;
+        // Swap in: the old directory moves aside first so a crash leaves one complete copy.
+        let old = crate::fsx::temp_sibling(dir);
+        if dir.exists() {
+            fs::rename(dir, &old).map_err(io(dir))?;
+        }
+        fs::rename(&tmp, dir).map_err(io(dir))?;
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+/// Reads only the metadata of the checkpoint at `path` (or `path/best`).
+pub fn load_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let dir = resolve(path);
+    let file = dir.join(META);
+    let text = fs::read_to_string(&file).map_err(io(&file))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&text).map_err(|e| invalid(&file, format!("bad metadata: {e}")))?;
+    if meta.format != FORMAT {
+        return Err(invalid(
+            &file,
+            format!("format {} (this build reads {FORMAT})", meta.format),
+        ));
+    }
+    meta.model.validate().map_err(|e| invalid(&file, e))?;
+    if meta.vocab.len() != meta.model.vocab {
+        return Err(invalid(
+            &file,
+            format!(
+                "vocabulary has {} tokens but the model expects {}",
+                meta.vocab.len(),
+                meta.model.vocab
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Loads a model and its metadata; every weight must be present with the configured shape.
+pub fn load(path: &Path, dev: &Cpu) -> Result<(Model, CheckpointMeta), CheckpointError> {
+    let dir = resolve(path);
+    let meta = load_meta(&dir)?;
+    let mut model = Model::build(&meta.model, dev, 0).map_err(|e| invalid(&dir, e))?;
+    let file = dir.join(WEIGHTS);
+    let mut tensors = read_tensors(&file)?;
+    for (name, p) in model.params_mut() {
+        let (r, c) = *p.shape();
+        let (shape, values) = tensors
+            .remove(&name)
+            .ok_or_else(|| invalid(&file, format!("weight {name} is missing")))?;
+        if shape != [r, c] {
+            return Err(invalid(
+                &file,
+                format!("weight {name} has shape {shape:?}, the config says [{r}, {c}]"),
+            ));
+        }
+        if values.iter().any(|x| !x.is_finite()) {
+            return Err(invalid(&file, format!("weight {name} is not finite")));
+        }
+        p.copy_from(&values);
+    }
+    if let Some(extra) = tensors.keys().next() {
+        return Err(invalid(&file, format!("unexpected weight {extra}")));
+    }
+    Ok((model, meta))
+}
+
+/// The optimiser state saved beside the weights, if any.
+pub fn load_optimizer(path: &Path) -> Result<Option<TensorMap>, CheckpointError> {
+    let file = resolve(path).join(OPTIMIZER);
+    if !file.is_file() {
+        return Ok(None);
+    }
+    read_tensors(&file).map(Some)
+}

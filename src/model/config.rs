@@ -1,0 +1,108 @@
+//! Model sizes as serde data: the `paper` and `small` presets of both VAEs, saved in every
+//! checkpoint so a model can be rebuilt before its weights are read.
+
+use serde::{Deserialize, Serialize};
+
+/// Which of the two models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    VaeLstm,
+    VaeTransformer,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::VaeLstm => "vae-lstm",
+            ModelKind::VaeTransformer => "vae-transformer",
+        }
+    }
+}
+
+/// Named size sets. `paper` follows PAPER.md; `small` trains on the bundled corpus in minutes on
+/// two cores; `tiny` is for tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Paper,
+    Small,
+    Tiny,
+}
+
+/// Every size of a model. Fields a kind does not use keep their preset values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    pub vocab: usize,
+    pub embed: usize,
+    /// LSTM units, or the Transformer's d_model.
+    pub hidden: usize,
+    /// Layers on each side (encoder and decoder).
+    pub layers: usize,
+    pub latent: usize,
+    /// Tokens per training window.
+    pub window: usize,
+    pub heads: usize,
+    pub ff: usize,
+    pub dropout: f64,
+    /// Share of decoder input tokens hidden (embedding zeroed) while training, so the decoder
+    /// must take from z what it cannot read from its input (Bowman et al. 2016).
+    #[serde(default)]
+    pub word_dropout: f64,
+}
+
+impl ModelConfig {
+    pub fn preset(kind: ModelKind, preset: Preset, vocab: usize) -> Self {
+        let (embed, hidden, layers, latent, window, heads, ff) = match (kind, preset) {
+            (ModelKind::VaeLstm, Preset::Paper) => (128, 256, 2, 64, 100, 4, 1024),
+            (ModelKind::VaeLstm, Preset::Small) => (64, 192, 1, 64, 64, 4, 512),
+            (ModelKind::VaeTransformer, Preset::Paper) => (256, 256, 2, 64, 100, 4, 1024),
+            (ModelKind::VaeTransformer, Preset::Small) => (128, 128, 2, 64, 64, 4, 256),
+            (_, Preset::Tiny) => (8, 12, 1, 4, 8, 2, 16),
+        };
+        ModelConfig {
+            kind,
+            vocab,
+            embed,
+            hidden,
+            layers,
+            latent,
+            window,
+            heads,
+            ff,
+            dropout: if preset == Preset::Tiny { 0.0 } else { 0.1 },
+            word_dropout: if preset == Preset::Tiny { 0.0 } else { 0.25 },
+        }
+    }
+
+    /// Problems that would make a build fail, as one line.
+    pub fn validate(&self) -> Result<(), String> {
+        let sizes = [
+            ("vocab", self.vocab),
+            ("embed", self.embed),
+            ("hidden", self.hidden),
+            ("layers", self.layers),
+            ("latent", self.latent),
+            ("window", self.window),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("model config: {name} must be above 0"));
+        }
+        if self.kind == ModelKind::VaeTransformer
+            && (self.heads == 0 || !self.hidden.is_multiple_of(self.heads))
+        {
+            return Err(format!(
+                "model config: hidden {} is not a multiple of heads {}",
+                self.hidden, self.heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!(
+                "model config: dropout {} not in [0, 1)",
+                self.dropout
+            ));
+        }
+        Ok(())
+    }
+}

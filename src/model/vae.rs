@@ -1,0 +1,238 @@
+//! The two VAEs behind one trait: encode a window to the latent's (mean, logvar), sample z,
+//! decode teacher-forced logits per position, and step one token at a time with carried state.
+//!
+//! Data layout: a batch of `B` windows of `T` tokens is `B * T` ids, batch-major. The encoder
+//! reads the target tokens `w[1..=T]`; the decoder reads `w[0..T]` and predicts `w[1..=T]`, so
+//! `recon + KL` bounds `-log p(w[1..=T] | w[0])` and the per-token ELBO is a fair likelihood.
+
+use dfdx::prelude::*;
+
+use super::config::{ModelConfig, ModelKind};
+use super::vae_lstm::VaeLstm;
+use super::vae_transformer::VaeTransformer;
+use super::{linear, Mat, ParamsMut, ParamsRef};
+
+/// A VAE over token windows. `stats` tensors are `B x 2Z`: the mean, then the log-variance.
+pub trait Vae {
+    fn config(&self) -> &ModelConfig;
+    /// Posterior statistics of `batch` windows (`ids` holds `batch * T` ids). The gradient
+    /// tape `tape` starts at the first parameter used. `train` is the dropout seed of a
+    /// training pass (`None`: evaluation, no dropout).
+    fn encode<T: Tape<f32, Cpu>>(
+        &self,
+        ids: &[u32],
+        batch: usize,
+        tape: T,
+        train: Option<u64>,
+    ) -> Tensor<(usize, usize), f32, Cpu, T>;
+    /// Next-token logits (`batch * T` rows of `vocab`) for decoder inputs `ids` given `z`.
+    fn decode<T: Tape<f32, Cpu>>(
+        &self,
+        z: Tensor<(usize, usize), f32, Cpu, T>,
+        ids: &[u32],
+        batch: usize,
+        train: Option<u64>,
+    ) -> Tensor<(usize, usize), f32, Cpu, T>;
+    /// The bag-of-words head: `Z x vocab` weight and `1 x vocab` bias.
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>);
+    fn params(&self) -> ParamsRef<'_, f32>;
+    fn params_mut(&mut self) -> ParamsMut<'_, f32>;
+    /// A copy of the decoder for live generation, one token at a time.
+    fn stream(&self) -> Box<dyn TokenStream>;
+}
+
+/// A live decoder: set a latent, feed tokens, read the logits of the next one. Runs on plain
+/// copies of the weights, so it can live on another thread while the model trains.
+pub trait TokenStream: Send {
+    /// Sets the latent (`Z` values) and clears the carried state.
+    fn reset(&mut self, z: &[f32]);
+    /// Feeds one token and returns the logits of the next (`vocab` values).
+    fn step(&mut self, token: u32) -> &[f32];
+    /// How many of the tokens fed the last prediction saw directly (the LSTM: all of them since
+    /// the reset; the Transformer: those in its cache).
+    fn context_len(&self) -> usize;
+}
+
+/// Either model, chosen at run time from a config.
+#[derive(Clone, Debug)]
+pub enum Model {
+    Lstm(Box<VaeLstm>),
+    Transformer(Box<VaeTransformer>),
+}
+
+/// The decoded logits and the posterior statistics of one forward pass.
+pub struct VaeOutput<T> {
+    pub stats: Tensor<(usize, usize), f32, Cpu, T>,
+    pub logits: Tensor<(usize, usize), f32, Cpu, T>,
+    /// Bag-of-words logits from z alone (`B x vocab`), for the auxiliary loss that makes z
+    /// carry what a window contains (Zhao et al. 2017).
+    pub bow: Tensor<(usize, usize), f32, Cpu, T>,
+}
+
+impl Model {
+    /// A fresh model with weights drawn from `seed`.
+    pub fn build(cfg: &ModelConfig, dev: &Cpu, seed: u64) -> Result<Model, String> {
+        cfg.validate()?;
+        match cfg.kind {
+            ModelKind::VaeLstm => Ok(Model::Lstm(Box::new(VaeLstm::new(cfg, dev, seed)))),
+            ModelKind::VaeTransformer => Ok(Model::Transformer(Box::new(VaeTransformer::new(
+                cfg, dev, seed,
+            )))),
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.params()
+            .iter()
+            .map(|(_, p)| p.shape().0 * p.shape().1)
+            .sum()
+    }
+
+    /// Encode, sample z with `eps` (`B x Z` standard normal draws; `None` takes the mean) and
+    /// decode. `enc` and `dec` are `batch * T` ids each.
+    pub fn forward<T: Tape<f32, Cpu>>(
+        &self,
+        enc: &[u32],
+        dec: &[u32],
+        batch: usize,
+        eps: Option<&[f32]>,
+        tape: T,
+        train: Option<u64>,
+    ) -> VaeOutput<T> {
+        let stats = self.encode(enc, batch, tape, train);
+        let (stats, tape) = stats.split_tape();
+        let z = reparameterize(stats.clone().put_tape(tape), eps);
+        let (z, tape) = z.split_tape();
+        let (w, b) = self.bow_head();
+        let bow = linear(z.clone().retaped::<T>(), w, b);
+        let logits = self.decode(z.put_tape(tape), dec, batch, train);
+        VaeOutput {
+            stats: stats.retaped::<T>(),
+            logits,
+            bow,
+        }
+    }
+}
+
+macro_rules! each_model {
+    ($self:ident, $m:ident => $e:expr) => {
+        match $self {
+            Model::Lstm($m) => $e,
+            Model::Transformer($m) => $e,
+        }
+    };
+}
+
+impl Vae for Model {
+    fn config(&self) -> &ModelConfig {
+        each_model!(self, m => m.config())
+    }
+    fn encode<T: Tape<f32, Cpu>>(
+        &self,
+        ids: &[u32],
+        batch: usize,
+        tape: T,
+        train: Option<u64>,
+    ) -> Tensor<(usize, usize), f32, Cpu, T> {
+        each_model!(self, m => m.encode(ids, batch, tape, train))
+    }
+    fn decode<T: Tape<f32, Cpu>>(
+        &self,
+        z: Tensor<(usize, usize), f32, Cpu, T>,
+        ids: &[u32],
+        batch: usize,
+        train: Option<u64>,
+    ) -> Tensor<(usize, usize), f32, Cpu, T> {
+        each_model!(self, m => m.decode(z, ids, batch, train))
+    }
+    fn bow_head(&self) -> (&Mat<f32>, &Mat<f32>) {
+        each_model!(self, m => m.bow_head())
+    }
+    fn params(&self) -> ParamsRef<'_, f32> {
+        each_model!(self, m => m.params())
+    }
+    fn params_mut(&mut self) -> ParamsMut<'_, f32> {
+        each_model!(self, m => m.params_mut())
+    }
+    fn stream(&self) -> Box<dyn TokenStream> {
+        each_model!(self, m => m.stream())
+    }
+}
+
+/// `z = mean + exp(logvar / 2) * eps` from `stats` (`B x 2Z`), as one op on the tape; with no
+/// `eps`, `z = mean`.
+pub fn reparameterize<T: Tape<f32, Cpu>>(
+    stats: Tensor<(usize, usize), f32, Cpu, T>,
+    eps: Option<&[f32]>,
+) -> Tensor<(usize, usize), f32, Cpu, T> {
+    let (stats, mut tape) = stats.split_tape();
+    let (b, z2) = *stats.shape();
+    let zn = z2 / 2;
+    let s = stats.as_vec();
+    let eps: Vec<f32> = eps.map(|e| e.to_vec()).unwrap_or_else(|| vec![0.0; b * zn]);
+    assert_eq!(
+        eps.len(),
+        b * zn,
+        "reparameterize: one draw per latent value"
+    );
+    let mut z = vec![0f32; b * zn];
+    for r in 0..b {
+        for j in 0..zn {
+            let (m, lv) = (s[r * z2 + j], s[r * z2 + zn + j]);
+            z[r * zn + j] = m + (0.5 * lv).exp() * eps[r * zn + j];
+        }
+    }
+    let out: Mat<f32> = stats.device().tensor_from_vec(z, (b, zn));
+    if T::OWNS_TAPE {
+        let (in_ghost, out_ghost) = (stats.ghost(), out.ghost());
+        tape.add_backward_op(move |grads| {
+            let dz = grads.get_or_alloc_mut(&out_ghost)?.to_vec();
+            let d = grads.get_or_alloc_mut(&in_ghost)?;
+            for r in 0..b {
+                for j in 0..zn {
+                    let (g, lv, e) = (dz[r * zn + j], s[r * z2 + zn + j], eps[r * zn + j]);
+                    d[r * z2 + j] += g;
+                    d[r * z2 + zn + j] += g * e * 0.5 * (0.5 * lv).exp();
+                }
+            }
+            Ok(())
+        });
+    }
+    out.put_tape(tape)
+}
+
+/// Row indices `[b * steps + steps - 1]` (each window's last position), for `gather`.
+pub fn last_rows(dev: &Cpu, batch: usize, steps: usize) -> Tensor<(usize,), usize, Cpu> {
+    let idx = (0..batch).map(|b| b * steps + steps - 1).collect();
+    dev.tensor_from_vec(idx, (batch,))
+}
+
+/// Row indices `[b]` repeated `steps` times each, to spread one row per window over its steps.
+pub fn repeat_rows(dev: &Cpu, batch: usize, steps: usize) -> Tensor<(usize,), usize, Cpu> {
+    let idx = (0..batch * steps).map(|i| i / steps).collect();
+    dev.tensor_from_vec(idx, (batch * steps,))
+}
+
+/// With a training seed and `p > 0`: a `rows x cols` mask whose rows are all 0 (probability
+/// `p`) or all 1, to hide decoder input tokens (word dropout).
+pub fn word_mask(
+    dev: &Cpu,
+    (rows, cols): (usize, usize),
+    p: f64,
+    train: Option<u64>,
+) -> Option<Mat<f32>> {
+    use rand::{Rng, SeedableRng};
+    let seed = train.filter(|_| p > 0.0)?;
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x0005_EED0_FD0F);
+    let mut v = Vec::with_capacity(rows * cols);
+    for _ in 0..rows {
+        let keep = if rng.gen_bool(p) { 0.0 } else { 1.0 };
+        v.extend(std::iter::repeat_n(keep, cols));
+    }
+    Some(dev.tensor_from_vec(v, (rows, cols)))
+}
+
+/// Token ids as a gather index.
+pub fn id_tensor(dev: &Cpu, ids: &[u32]) -> Tensor<(usize,), usize, Cpu> {
+    dev.tensor_from_vec(ids.iter().map(|&i| i as usize).collect(), (ids.len(),))
+}
