@@ -4,6 +4,7 @@ mod bench;
 mod bench_model;
 mod bench_timing;
 mod corpus;
+mod generate;
 mod genre;
 mod model;
 mod play;
@@ -47,6 +48,8 @@ pub enum Command {
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Generate a piece with a trained model and write it as MIDI.
+    Generate(generate::GenerateArgs),
     /// Train a VAE on a MIDI folder.
     Train(train::TrainArgs),
     /// Look at a trained model.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Play(a)) => play::play(a),
         Some(Command::Render(a)) => play::render(a),
         Some(Command::Genre(g)) => genre::run(g),
+        Some(Command::Generate(g)) => generate::run(g),
         Some(Command::Train(t)) => train::run(t),
         Some(Command::Model(m)) => model::run(m),
     }

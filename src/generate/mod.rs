@@ -1,4 +1,5 @@
 //! Generation: sampling the next token from a model's logits (and, with the models, primers,
 //! streams and latent steering).
 
+pub mod piece;
 pub mod sample;

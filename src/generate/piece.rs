@@ -1,0 +1,99 @@
+//! Generating a piece: prime a model's token stream, sample until enough notes or bars, decode.
+//! The stream carries its state from token to token, as the live player will use it.
+
+use crate::model::checkpoint::CheckpointMeta;
+use crate::model::Vae;
+use crate::music::tokens::Token;
+use crate::music::NoteSeq;
+use crate::rng::Rng;
+
+use super::sample::{SampleError, Sampling};
+
+/// How much to generate and how.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub sampling: Sampling,
+    /// Stop after this many notes (event tokens: a velocity token ends a note; paper tokens:
+    /// every note or chord token).
+    pub notes: Option<usize>,
+    /// Stop after this many bars (event tokens only).
+    pub bars: Option<usize>,
+    /// Never sample more tokens than this.
+    pub max_tokens: usize,
+    pub seed: u64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            sampling: Sampling::default(),
+            notes: Some(100),
+            bars: None,
+            max_tokens: 20_000,
+            seed: 1,
+        }
+    }
+}
+
+/// A latent drawn from N(0, I).
+pub fn sample_latent(size: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..size).map(|_| rng.normal() as f32).collect()
+}
+
+fn ends_note(t: &Token) -> bool {
+    matches!(t, Token::Vel(_) | Token::Note(_) | Token::Chord(_))
+}
+
+/// Generates tokens after `primer` (token ids in the model's vocabulary, at least one) with
+/// latent `z`, and returns only the new ones.
+pub fn generate_ids(
+    model: &impl Vae,
+    meta: &CheckpointMeta,
+    primer: &[u32],
+    z: &[f32],
+    opts: &GenerateOptions,
+) -> Result<Vec<u32>, SampleError> {
+    opts.sampling.validate()?;
+    let mut rng = Rng::new(opts.seed);
+    let mut stream = model.stream();
+    stream.reset(z);
+    let mut recent: Vec<u32> = primer.to_vec();
+    let mut logits: Vec<f32> = Vec::new();
+    for &id in primer {
+        logits = stream.step(id).to_vec();
+    }
+    let (mut out, mut notes, mut bars) = (Vec::new(), 0usize, 0usize);
+    while out.len() < opts.max_tokens {
+        let id = opts.sampling.sample(&logits, &recent, &mut rng);
+        let token = meta.vocab.token(id);
+        if let Some(Token::Bar { .. }) = token {
+            if opts.bars.is_some_and(|b| bars >= b) {
+                break;
+            }
+            bars += 1;
+        }
+        out.push(id);
+        recent.push(id);
+        notes += token.is_some_and(ends_note) as usize;
+        if opts.notes.is_some_and(|n| notes >= n) {
+            break;
+        }
+        logits = stream.step(id).to_vec();
+    }
+    Ok(out)
+}
+
+/// Decodes generated ids into a piece at `bpm`.
+pub fn decode(meta: &CheckpointMeta, ids: &[u32], bpm: f64) -> NoteSeq {
+    let tokens = meta.vocab.decode(ids);
+    let mut seq = meta.tokenizer.build().decode(&tokens);
+    seq.tempo = crate::music::TempoMap::constant_bpm(bpm);
+    seq.retime();
+    seq
+}
+
+/// The primer for "nothing": a 4/4 bar line for event tokens, else the vocabulary's first token.
+pub fn empty_primer(meta: &CheckpointMeta) -> Vec<u32> {
+    let bar = meta.vocab.id(&Token::Bar { num: 4, den: 4 });
+    vec![bar.unwrap_or(0)]
+}
