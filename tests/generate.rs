@@ -90,3 +90,27 @@ fn illegal_sampling_is_an_error() {
     let e = piece::generate_ids(&m, &meta, &[0], &z, &opts).unwrap_err();
     assert!(e.to_string().contains("top-p"));
 }
+
+#[test]
+fn encoding_a_real_piece_gives_a_latent_that_decodes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (m, meta) = checkpoint::load(&root.join("models/vae-lstm-small"), &Cpu::default()).unwrap();
+    let seq = improv::music::midi::read_file(&root.join("data/folk/oneills1850/0001-005020.mid"))
+        .unwrap()
+        .seq;
+    let tokens = meta.tokenizer.build().encode(&seq, None).unwrap();
+    let ids = meta.vocab.encode(&tokens).0;
+    let z = improv::generate::latent::encode_mean(&m, &ids, meta.model.window).unwrap();
+    assert_eq!(z.len(), meta.model.latent);
+    assert!(z.iter().all(|v| v.is_finite()) && z.iter().any(|v| v.abs() > 1e-3));
+    assert!(improv::generate::latent::encode_mean(&m, &ids[..1], meta.model.window).is_none());
+    let out = piece::generate_ids(
+        &m,
+        &meta,
+        &ids[ids.len() - 8..],
+        &z,
+        &GenerateOptions::default(),
+    )
+    .unwrap();
+    assert!(!out.is_empty());
+}

@@ -8,11 +8,19 @@ use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::corpus::{Corpus, LoadOptions};
+use improv::generate::latent;
 use improv::generate::piece::{self, GenerateOptions};
 use improv::generate::sample::Sampling;
 use improv::model::checkpoint;
 use improv::music::midi;
 use improv::rng::Rng;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LatentChoice {
+    Sample,
+    Encode,
+    Zero,
+}
 
 #[derive(Args)]
 pub struct GenerateArgs {
@@ -42,6 +50,9 @@ pub struct GenerateArgs {
     /// Continue a random window of this corpus (the paper's way).
     #[arg(long)]
     prime_corpus: Option<PathBuf>,
+    /// The latent: drawn from N(0, I) ("sample"), the primer's posterior mean ("encode"), or 0.
+    #[arg(long, value_enum, default_value = "sample")]
+    latent: LatentChoice,
     /// The random seed: the same seed gives the same piece.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -89,7 +100,13 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     } else {
         piece::empty_primer(&meta)
     };
-    let z = piece::sample_latent(meta.model.latent, &mut rng);
+    let z = match a.latent {
+        LatentChoice::Sample => piece::sample_latent(meta.model.latent, &mut rng),
+        LatentChoice::Zero => vec![0.0; meta.model.latent],
+        LatentChoice::Encode => latent::encode_mean(&model, &primer, window).with_context(|| {
+            "generate --latent encode: needs a primer of at least two tokens (--prime-file or --prime-corpus)"
+        })?,
+    };
     let opts = GenerateOptions {
         sampling: Sampling {
             argmax: a.argmax,
