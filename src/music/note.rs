@@ -67,13 +67,26 @@ impl TempoChange {
     }
 }
 
-/// Piecewise-constant tempo. Always starts with a change at beat 0.
+/// Piecewise-constant tempo. Always starts with a change at beat 0. Saved as its list of
+/// changes; the seconds at each change are derived whenever a map is built.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Vec<TempoChange>", into = "Vec<TempoChange>")]
 pub struct TempoMap {
     changes: Vec<TempoChange>,
     /// Seconds at each change, precomputed.
-    #[serde(skip)]
     secs: Vec<f64>,
+}
+
+impl From<Vec<TempoChange>> for TempoMap {
+    fn from(changes: Vec<TempoChange>) -> Self {
+        TempoMap::new(changes)
+    }
+}
+
+impl From<TempoMap> for Vec<TempoChange> {
+    fn from(map: TempoMap) -> Self {
+        map.changes
+    }
 }
 
 impl Default for TempoMap {
@@ -136,11 +149,6 @@ impl TempoMap {
         }
     }
 
-    /// Rebuilds derived data after deserialising.
-    pub fn restore(&mut self) {
-        *self = TempoMap::new(std::mem::take(&mut self.changes));
-    }
-
     pub fn changes(&self) -> &[TempoChange] {
         &self.changes
     }
@@ -153,9 +161,6 @@ impl TempoMap {
 
     /// Seconds from the start at `beat`.
     pub fn seconds_at(&self, beat: f64) -> f64 {
-        if self.secs.len() != self.changes.len() {
-            return TempoMap::new(self.changes.clone()).seconds_at(beat);
-        }
         let i = self.index_at_beat(beat);
         let c = &self.changes[i];
         self.secs[i] + (beat - c.beat) * c.micros_per_beat as f64 / 1e6
@@ -163,9 +168,6 @@ impl TempoMap {
 
     /// Beats from the start at `secs` seconds.
     pub fn beat_at(&self, secs: f64) -> f64 {
-        if self.secs.len() != self.changes.len() {
-            return TempoMap::new(self.changes.clone()).beat_at(secs);
-        }
         let i = self.secs.partition_point(|&s| s <= secs).saturating_sub(1);
         let c = &self.changes[i];
         c.beat + (secs - self.secs[i]) * 1e6 / c.micros_per_beat as f64
@@ -341,6 +343,8 @@ mod tests {
         assert_eq!(map.beat_at(4.0), 6.0);
         assert_eq!(map.beat_at(1.0), 2.0);
         assert_eq!(map.bpm_at(5.0), 60.0);
+        let back: TempoMap = serde_json::from_str(&serde_json::to_string(&map).unwrap()).unwrap();
+        assert_eq!(back.seconds_at(6.0), 4.0);
     }
 
     #[test]
