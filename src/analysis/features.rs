@@ -227,15 +227,13 @@ pub fn frames(y: &[f32]) -> Frames {
     }
 }
 
-fn row(s: &Spec, r: usize) -> impl Iterator<Item = f64> + Clone + '_ {
+fn row(s: &Spec, r: usize) -> impl Iterator<Item = f64> + '_ {
     (0..s.frames).map(move |t| s.at(r, t))
 }
 
-fn mean_var(v: impl Iterator<Item = f64> + Clone) -> [f64; 2] {
-    let n = v.clone().count().max(1) as f64;
-    let mean = v.clone().sum::<f64>() / n;
-    let var = v.map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-    [mean, var]
+fn mean_var(v: impl Iterator<Item = f64>) -> [f64; 2] {
+    let (mean, std) = super::stats::mean_std(&v.collect::<Vec<_>>());
+    [mean, std * std]
 }
 
 /// Names of the values [`summarize`] returns, in order.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classify::{argmax, Kind, Model, Standardizer};
 use super::render::{RenderError, Renderer};
+use super::stats::mean_std;
 use super::{features, symbolic, wav};
 use crate::music::{midi, NoteSeq};
 
@@ -316,15 +317,6 @@ pub struct CvReport {
     pub fold_macro_f1: Vec<f64>,
     /// confusion[true][predicted], summed over folds.
     pub confusion: Vec<Vec<usize>>,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (
-        m,
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
-    )
 }
 
 impl CvReport {

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::stats::mean_std;
 use crate::music::{NoteSeq, DRUM_CHANNEL};
 
 /// Grid steps per beat for polyphony, empty beats and groove.
@@ -212,15 +213,6 @@ pub struct Comparison {
     pub overlap: f64,
     /// KL divergence from the intra-set to the inter-set distance KDE (nats; 0 = same).
     pub kl: f64,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (
-        m,
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
-    )
 }
 
 /// A Gaussian KDE with Scott's bandwidth, evaluated at `x`.

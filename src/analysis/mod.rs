@@ -6,6 +6,7 @@ pub mod features;
 pub mod genre;
 pub mod metrics;
 pub mod render;
+pub mod stats;
 pub mod symbolic;
 pub mod wav;
 

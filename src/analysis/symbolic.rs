@@ -1,6 +1,7 @@
 //! Symbolic genre features straight from MIDI: pitch, interval, rhythm, density, drum and
 //! instrument histograms. Our generator speaks MIDI, so these need no audio rendering.
 
+use super::stats::mean_std;
 use crate::music::{NoteSeq, DRUM_CHANNEL};
 
 /// Onset-in-beat positions on a 12-step grid, inter-onset bins (in beats), drum groups.
@@ -59,14 +60,8 @@ pub fn features(seq: &NoteSeq) -> Vec<f64> {
         pc[n.pitch as usize % 12] += n.duration;
     }
     out.extend(normalized(pc));
-    let count = pitched.len().max(1) as f64;
-    let mean = pitched.iter().map(|n| n.pitch as f64).sum::<f64>() / count;
-    let std = (pitched
-        .iter()
-        .map(|n| (n.pitch as f64 - mean).powi(2))
-        .sum::<f64>()
-        / count)
-        .sqrt();
+    let pitches: Vec<f64> = pitched.iter().map(|n| n.pitch as f64).collect();
+    let (mean, std) = mean_std(&pitches);
     let (lo, hi) = pitched
         .iter()
         .fold((127u8, 0u8), |(l, h), n| (l.min(n.pitch), h.max(n.pitch)));
@@ -125,15 +120,8 @@ pub fn features(seq: &NoteSeq) -> Vec<f64> {
     }
     out.extend(normalized(families));
 
-    let vel_mean =
-        seq.notes.iter().map(|n| n.velocity as f64).sum::<f64>() / seq.notes.len().max(1) as f64;
-    let vel_std = (seq
-        .notes
-        .iter()
-        .map(|n| (n.velocity as f64 - vel_mean).powi(2))
-        .sum::<f64>()
-        / seq.notes.len().max(1) as f64)
-        .sqrt();
+    let velocities: Vec<f64> = seq.notes.iter().map(|n| n.velocity as f64).collect();
+    let (vel_mean, vel_std) = mean_std(&velocities);
     out.extend([
         seq.tempo.bpm_at(0.0) / 200.0,
         vel_mean / 127.0,
