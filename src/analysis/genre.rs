@@ -195,14 +195,47 @@ impl Extractor {
     }
 }
 
+/// The first `seconds` of a piece as mono audio, rendered with `renderer`; it must not be silent.
+pub fn audio_of_seq(
+    seq: &NoteSeq,
+    renderer: Option<&Renderer>,
+    seconds: f64,
+    name: &Path,
+) -> Result<Vec<f32>, GenreError> {
+    let y = renderer
+        .ok_or(RenderError::NoSoundFont)?
+        .render(seq, seconds)?;
+    wav::require_sound(name, &y)?;
+    Ok(y)
+}
+
+fn is_wav(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+}
+
+/// The first `seconds` of a file as mono audio: a WAV as it is, a MIDI file rendered (which
+/// needs the renderer). Neither may be silent.
+pub fn audio_of_file(
+    path: &Path,
+    renderer: Option<&Renderer>,
+    seconds: f64,
+) -> Result<Vec<f32>, GenreError> {
+    if is_wav(path) {
+        let mut y = wav::read_clip(path)?;
+        y.truncate((seconds * super::SAMPLE_RATE as f64) as usize);
+        return Ok(y);
+    }
+    let seq = midi::read_file(path)?.seq;
+    audio_of_seq(&seq, renderer, seconds, path)
+}
+
 /// The feature row of a piece of music.
 pub fn row_of_seq(seq: &NoteSeq, ex: &Extractor, name: &Path) -> Result<Vec<f64>, GenreError> {
     match ex.features {
         Features::Symbolic => Ok(symbolic::features(seq)),
         Features::Audio => {
-            let r = ex.renderer.as_ref().ok_or(RenderError::NoSoundFont)?;
-            let y = r.render(seq, ex.seconds)?;
-            wav::require_sound(name, &y)?;
+            let y = audio_of_seq(seq, ex.renderer.as_ref(), ex.seconds, name)?;
             Ok(features::summarize(&features::frames(&y)))
         }
     }
@@ -210,22 +243,17 @@ pub fn row_of_seq(seq: &NoteSeq, ex: &Extractor, name: &Path) -> Result<Vec<f64>
 
 /// The feature row of a file: a MIDI file (either kind) or a WAV (audio only).
 pub fn row_of_file(path: &Path, ex: &Extractor) -> Result<Vec<f64>, GenreError> {
-    let is_wav = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
-    if is_wav {
-        if ex.features == Features::Symbolic {
-            return Err(GenreError::Model {
-                path: path.to_path_buf(),
-                problem: "a symbolic model needs a MIDI file, not audio".into(),
-            });
+    match ex.features {
+        Features::Symbolic if is_wav(path) => Err(GenreError::Model {
+            path: path.to_path_buf(),
+            problem: "a symbolic model needs a MIDI file, not audio".into(),
+        }),
+        Features::Symbolic => row_of_seq(&midi::read_file(path)?.seq, ex, path),
+        Features::Audio => {
+            let y = audio_of_file(path, ex.renderer.as_ref(), ex.seconds)?;
+            Ok(features::summarize(&features::frames(&y)))
         }
-        let y = wav::read_clip(path)?;
-        let n = (ex.seconds * super::SAMPLE_RATE as f64) as usize;
-        return Ok(features::summarize(&features::frames(&y[..y.len().min(n)])));
     }
-    let seq = midi::read_file(path)?.seq;
-    row_of_seq(&seq, ex, path)
 }
 
 /// Feature rows of the items, in parallel. Items that cannot be read or rendered (a corrupt or

@@ -9,7 +9,6 @@ use serde_json::json;
 use improv::analysis::classify::{argmax, Kind};
 use improv::analysis::genre::{self, Extractor, Features, GenreModel};
 use improv::analysis::{features, render::Renderer, wav};
-use improv::music::midi;
 
 #[derive(Subcommand)]
 pub enum GenreCmd {
@@ -226,14 +225,10 @@ fn clip(file: &Path, seconds: f64) -> Result<Vec<f32>> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    match ext.as_str() {
-        "wav" => Ok(wav::read_clip(file)?),
-        "mid" | "midi" => {
-            let seq = midi::read_file(file)?.seq;
-            let y = Renderer::find()?.render(&seq, seconds)?;
-            wav::require_sound(file, &y)?;
-            Ok(y)
-        }
+    let renderer = match ext.as_str() {
+        "wav" => None,
+        "mid" | "midi" => Some(Renderer::find()?),
         _ => bail!("{}: not a .wav or .mid file", file.display()),
-    }
+    };
+    Ok(genre::audio_of_file(file, renderer.as_ref(), seconds)?)
 }
