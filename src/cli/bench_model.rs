@@ -29,6 +29,12 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The 1-minute load average (`/proc/loadavg`), to label figures taken on a shared machine.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn random_windows(count: usize, len: usize, vocab: usize, seed: u64) -> Windows {
     let rng = &mut rand::rngs::StdRng::seed_from_u64(seed);
     Windows {
@@ -89,7 +95,7 @@ pub fn train(
             "batch": batch, "window": cfg.window, "vocab": vocab, "params": m.num_params(),
             "threads": pool.current_num_threads(), "steps": steps,
             "median_step_s": med, "tokens_per_s": ours.round(),
-            "peak_rss_mib": peak_rss_mib(),
+            "peak_rss_mib": peak_rss_mib(), "loadavg_1m": load_average(),
         })
     );
     if let Some(python) = peer {
@@ -128,14 +134,43 @@ pub fn train(
     Ok(())
 }
 
+/// This thread's CPU time so far and its involuntary context switches (times the scheduler
+/// took the core away), to tell a slow step from a step that waited for a core.
+fn thread_clock() -> (f64, i64) {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: both calls only write the plain structs passed by pointer.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+    }
+    (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9, ru.ru_nivcsw)
+}
+
+/// Per-step figures of a latency run, each sorted: wall time, thread CPU time, and the wall
+/// time of the steps the scheduler did not preempt; plus how many steps it preempted.
+struct Latencies {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    unpreempted: Vec<f64>,
+    preempted: usize,
+}
+
 /// Latency of `steps` one-token steps, each feeding the arg-max of the last logits.
-fn step_latencies(model: &Model, steps: usize) -> Vec<f64> {
+fn step_latencies(model: &Model, steps: usize) -> Latencies {
     let mut stream = model.stream();
     let z = vec![0.1f32; model.config().latent];
     stream.reset(&z);
     let mut token = 0u32;
-    let mut times = Vec::with_capacity(steps);
+    let mut wall = Vec::with_capacity(steps);
+    let mut cpu = Vec::with_capacity(steps);
+    let mut unpreempted = Vec::with_capacity(steps);
+    let mut preempted = 0;
     for i in 0..steps + 50 {
+        let (c0, s0) = thread_clock();
         let t0 = Instant::now();
         let logits = stream.step(token);
         let (arg, _) = logits
@@ -145,14 +180,32 @@ fn step_latencies(model: &Model, steps: usize) -> Vec<f64> {
                 (0, f32::NEG_INFINITY),
                 |a, (j, &v)| if v > a.1 { (j, v) } else { a },
             );
+        let dt = t0.elapsed().as_secs_f64();
+        let (c1, s1) = thread_clock();
         // A varied input keeps the caches honest; arg-max of an untrained model repeats.
         token = ((arg + i) % logits.len()) as u32;
         if i >= 50 {
-            times.push(t0.elapsed().as_secs_f64());
+            wall.push(dt);
+            cpu.push(c1 - c0);
+            if s1 > s0 {
+                preempted += 1;
+            } else {
+                unpreempted.push(dt);
+            }
         }
     }
-    times.sort_by(f64::total_cmp);
-    times
+    for v in [&mut wall, &mut cpu, &mut unpreempted] {
+        v.sort_by(f64::total_cmp);
+    }
+    if unpreempted.is_empty() {
+        unpreempted.push(f64::NAN);
+    }
+    Latencies {
+        wall,
+        cpu,
+        unpreempted,
+        preempted,
+    }
 }
 
 pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize) -> Result<()> {
@@ -189,14 +242,21 @@ pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize
                 tr.control.stop();
                 tr.join()?;
             }
-            let us = |p| percentile(&t, p) * 1e6;
+            let us = |v: &[f64], p| percentile(v, p) * 1e6;
             println!(
                 "{}",
                 json!({
                     "bench": "infer", "model": cfg.kind.name(),
                     "preset": format!("{preset:?}").to_lowercase(), "vocab": vocab,
                     "load": load, "steps": steps,
-                    "p50_us": us(0.5), "p99_us": us(0.99), "max_us": us(1.0),
+                    "p50_us": us(&t.wall, 0.5), "p99_us": us(&t.wall, 0.99),
+                    "max_us": us(&t.wall, 1.0),
+                    "cpu_p50_us": us(&t.cpu, 0.5), "cpu_p99_us": us(&t.cpu, 0.99),
+                    "cpu_max_us": us(&t.cpu, 1.0),
+                    "preempted_steps": t.preempted,
+                    "unpreempted_p99_us": us(&t.unpreempted, 0.99),
+                    "unpreempted_max_us": us(&t.unpreempted, 1.0),
+                    "loadavg_1m": load_average(),
                 })
             );
         }

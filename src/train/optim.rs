@@ -5,7 +5,7 @@
 use dfdx::prelude::*;
 
 use crate::model::checkpoint::{NamedTensors, TensorMap};
-use crate::model::linalg::Real;
+use crate::model::linalg::{to_vec, Real};
 use crate::model::ParamsMut;
 
 #[derive(Clone, Debug)]
@@ -79,7 +79,7 @@ impl AdamW {
         let step = (lr / bc1) as f32;
         let (eps, bc2_sqrt) = (self.eps as f32, bc2.sqrt() as f32);
         for (k, (_, p)) in params.iter_mut().enumerate() {
-            let mut w = p.as_vec();
+            let mut w = to_vec(&**p);
             // Vectors (shape 1 x n: biases) take no weight decay.
             let decay = if p.shape().0 > 1 {
                 (lr * self.weight_decay) as f32
