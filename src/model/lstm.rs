@@ -226,6 +226,14 @@ where
         let (xw, w_hh, out) = (xw.clone(), w_hh.clone(), out.clone());
         tape.add_backward_op(move |grads| {
             let d_out = E::grad(grads, &out)?.clone();
+            // `W_hh` transposed once: the per-step `d_a W_hh^T` then reads its right operand
+            // row-major, about 6x faster in `gemm` than the transposed view of `W_hh`.
+            let mut wt = vec![E::zero(); h4 * hidden];
+            for (p, row) in w.chunks_exact(h4).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    wt[j * hidden + p] = v;
+                }
+            }
             let mut d_xw = vec![E::zero(); batch * steps * h4];
             let d_ws: Vec<Vec<E>> = saved
                 .par_iter()
@@ -233,7 +241,7 @@ where
                 .zip(d_xw.par_chunks_mut(rows * steps * h4))
                 .map(|((s, d_out), d_xw)| {
                     let n = d_out.len() / (steps * hidden);
-                    backward_slice((n, steps, hidden), &w, s, d_out, d_xw)
+                    backward_slice((n, steps, hidden), &wt, s, d_out, d_xw)
                 })
                 .collect();
             for (g, d) in E::grad(grads, &xw)?.iter_mut().zip(d_xw) {
@@ -250,10 +258,11 @@ where
 }
 
 /// Gradients of one slice's recurrence given `d_out`, the gradient of every step's `h`
-/// (batch-major): writes `d_xw` (batch-major, like `xw`) and returns this slice's `d_w_hh`.
+/// (batch-major), and `wt`, `W_hh` transposed (`4H x H`): writes `d_xw` (batch-major, like
+/// `xw`) and returns this slice's `d_w_hh`.
 fn backward_slice<E: Real>(
     (rows, steps, hidden): (usize, usize, usize),
-    w: &[E],
+    wt: &[E],
     s: &Saved<E>,
     d_out: &[E],
     d_xw: &mut [E],
@@ -296,7 +305,15 @@ fn backward_slice<E: Real>(
                 dc_n[j] = dc * f;
             }
         }
-        matmul_serial((rows, h4, hidden), da, false, w, true, &mut dh_next, false);
+        matmul_serial(
+            (rows, h4, hidden),
+            da,
+            false,
+            wt,
+            false,
+            &mut dh_next,
+            false,
+        );
     }
     let mut d_w = vec![E::zero(); hidden * h4];
     matmul_serial(
