@@ -150,8 +150,9 @@ fn thread_clock() -> (f64, i64) {
     (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9, ru.ru_nivcsw)
 }
 
-/// Per-step figures of a latency run, each sorted: wall time, thread CPU time, and the wall
-/// time of the steps the scheduler did not preempt; plus how many steps it preempted.
+/// Per-step figures of a latency run, each sorted: wall time, and (when `clocked`) thread CPU
+/// time and the wall time of the steps the scheduler did not preempt; plus how many steps it
+/// preempted.
 struct Latencies {
     wall: Vec<f64>,
     cpu: Vec<f64>,
@@ -159,8 +160,11 @@ struct Latencies {
     preempted: usize,
 }
 
-/// Latency of `steps` one-token steps, each feeding the arg-max of the last logits.
-fn step_latencies(model: &Model, steps: usize) -> Latencies {
+/// Latency of `steps` one-token steps, each feeding the arg-max of the last logits. With
+/// `clocked`, each step is bracketed by `thread_clock` (two system calls, which are also points
+/// where a pending preemption happens, outside the timed span), so the plain wall figures come
+/// from an unclocked run.
+fn step_latencies(model: &Model, steps: usize, clocked: bool) -> Latencies {
     let mut stream = model.stream();
     let z = vec![0.1f32; model.config().latent];
     stream.reset(&z);
@@ -170,7 +174,7 @@ fn step_latencies(model: &Model, steps: usize) -> Latencies {
     let mut unpreempted = Vec::with_capacity(steps);
     let mut preempted = 0;
     for i in 0..steps + 50 {
-        let (c0, s0) = thread_clock();
+        let (c0, s0) = if clocked { thread_clock() } else { (0.0, 0) };
         let t0 = Instant::now();
         let logits = stream.step(token);
         let (arg, _) = logits
@@ -181,11 +185,14 @@ fn step_latencies(model: &Model, steps: usize) -> Latencies {
                 |a, (j, &v)| if v > a.1 { (j, v) } else { a },
             );
         let dt = t0.elapsed().as_secs_f64();
-        let (c1, s1) = thread_clock();
         // A varied input keeps the caches honest; arg-max of an untrained model repeats.
         token = ((arg + i) % logits.len()) as u32;
-        if i >= 50 {
-            wall.push(dt);
+        if i < 50 {
+            continue;
+        }
+        wall.push(dt);
+        if clocked {
+            let (c1, s1) = thread_clock();
             cpu.push(c1 - c0);
             if s1 > s0 {
                 preempted += 1;
@@ -196,9 +203,9 @@ fn step_latencies(model: &Model, steps: usize) -> Latencies {
     }
     for v in [&mut wall, &mut cpu, &mut unpreempted] {
         v.sort_by(f64::total_cmp);
-    }
-    if unpreempted.is_empty() {
-        unpreempted.push(f64::NAN);
+        if v.is_empty() {
+            v.push(f64::NAN);
+        }
     }
     Latencies {
         wall,
@@ -206,6 +213,22 @@ fn step_latencies(model: &Model, steps: usize) -> Latencies {
         unpreempted,
         preempted,
     }
+}
+
+/// [`step_latencies`] (unclocked) on a thread running SCHED_FIFO, when the system grants it:
+/// what the step costs when no other process can take its core.
+fn fifo_latencies(model: &Model, steps: usize) -> Option<Latencies> {
+    std::thread::scope(|s| {
+        s.spawn(
+            || match improv::play::rt::make_current_thread_realtime(10) {
+                improv::play::rt::RtStatus::Fifo(_) => Some(step_latencies(model, steps, false)),
+                _ => None,
+            },
+        )
+        .join()
+        .ok()
+        .flatten()
+    })
 }
 
 pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize) -> Result<()> {
@@ -237,7 +260,9 @@ pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize
             } else {
                 None
             };
-            let t = step_latencies(&model, steps);
+            let t = step_latencies(&model, steps, false);
+            let c = step_latencies(&model, steps, true);
+            let f = fifo_latencies(&model, steps);
             if let Some(tr) = trainer {
                 tr.control.stop();
                 tr.join()?;
@@ -251,11 +276,14 @@ pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize
                     "load": load, "steps": steps,
                     "p50_us": us(&t.wall, 0.5), "p99_us": us(&t.wall, 0.99),
                     "max_us": us(&t.wall, 1.0),
-                    "cpu_p50_us": us(&t.cpu, 0.5), "cpu_p99_us": us(&t.cpu, 0.99),
-                    "cpu_max_us": us(&t.cpu, 1.0),
-                    "preempted_steps": t.preempted,
-                    "unpreempted_p99_us": us(&t.unpreempted, 0.99),
-                    "unpreempted_max_us": us(&t.unpreempted, 1.0),
+                    "cpu_p50_us": us(&c.cpu, 0.5), "cpu_p99_us": us(&c.cpu, 0.99),
+                    "cpu_max_us": us(&c.cpu, 1.0),
+                    "preempted_steps": c.preempted,
+                    "unpreempted_p99_us": us(&c.unpreempted, 0.99),
+                    "unpreempted_max_us": us(&c.unpreempted, 1.0),
+                    "fifo_p50_us": f.as_ref().map(|f| us(&f.wall, 0.5)),
+                    "fifo_p99_us": f.as_ref().map(|f| us(&f.wall, 0.99)),
+                    "fifo_max_us": f.as_ref().map(|f| us(&f.wall, 1.0)),
                     "loadavg_1m": load_average(),
                 })
             );
