@@ -67,8 +67,20 @@ where
         batch: usize,
         steps: usize,
     ) -> Tensor<(usize, usize), E, Cpu, T> {
-        let mut x = x;
-        for layer in &self.layers {
+        let first = &self.layers[0];
+        self.forward_xw(linear(x, &first.w_ih, &first.bias), batch, steps)
+    }
+
+    /// [`Lstm::forward`] given the first layer's input product `x W_ih + b` (as
+    /// `embed::embedded_linear` makes it for token inputs).
+    pub fn forward_xw<T: Tape<E, Cpu>>(
+        &self,
+        xw: Tensor<(usize, usize), E, Cpu, T>,
+        batch: usize,
+        steps: usize,
+    ) -> Tensor<(usize, usize), E, Cpu, T> {
+        let mut x = recurrence(xw, &self.layers[0].w_hh, batch, steps);
+        for layer in &self.layers[1..] {
             let xw = linear(x, &layer.w_ih, &layer.bias);
             x = recurrence(xw, &layer.w_hh, batch, steps);
         }

@@ -6,7 +6,7 @@ use dfdx::prelude::*;
 use rand::SeedableRng;
 
 use super::config::ModelConfig;
-use super::embed::{embedding, embedding_plus};
+use super::embed::embedded_linear;
 use super::linalg::{matmul_serial, to_vec};
 use super::lstm::{Lstm, LstmConfig, LstmState, LstmWeights};
 use super::vae::{last_rows, word_mask, TokenStream, Vae};
@@ -80,8 +80,16 @@ impl Vae for VaeLstm {
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
-        let x = embedding(&self.embed, ids, tape);
-        let h = self.encoder.forward(x, batch, steps);
+        let first = &self.encoder.layers[0];
+        let xw = embedded_linear(
+            &self.embed,
+            ids,
+            None,
+            None,
+            (&first.w_ih, &first.bias),
+            tape,
+        );
+        let h = self.encoder.forward_xw(xw, batch, steps);
         let last = h.gather(last_rows(&dev, batch, steps));
         linear(last, &self.stats_w, &self.stats_b)
     }
@@ -98,8 +106,16 @@ impl Vae for VaeLstm {
         let lifted = linear(z, &self.up_w, &self.up_b).relu();
         // One draw per position, as `word_mask` makes for the full-width mask.
         let keep = word_mask(&dev, (ids.len(), 1), self.cfg.word_dropout, train);
-        let x = embedding_plus(&self.embed, ids, keep.map(|k| to_vec(&k)), lifted, steps);
-        let h = self.decoder.forward(x, batch, steps);
+        let first = &self.decoder.layers[0];
+        let xw = embedded_linear(
+            &self.embed,
+            ids,
+            keep.map(|k| to_vec(&k)),
+            Some((lifted, steps)),
+            (&first.w_ih, &first.bias),
+            T::default(),
+        );
+        let h = self.decoder.forward_xw(xw, batch, steps);
         linear(h, &self.out_w, &self.out_b)
     }
 
