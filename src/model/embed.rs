@@ -7,6 +7,9 @@ use dfdx::prelude::*;
 use super::linalg::{matmul, to_vec, Real};
 use super::Mat;
 
+/// A matrix on a tape, one row per position.
+pub type Rows<E, T> = Tensor<(usize, usize), E, Cpu, T>;
+
 /// Rows `table[ids[r]]` (`ids.len() x E`), recording on `tape` the gradient into `table`.
 /// An id past the table is a caller bug and panics, like `gather`.
 pub fn embedding<E: Real, T: Tape<E, Cpu>>(
@@ -118,7 +121,7 @@ pub fn embedded_linear<E: Real, T: Tape<E, Cpu>>(
     table: &Mat<E>,
     ids: &[u32],
     keep: Option<Vec<E>>,
-    lifted: Option<(Tensor<(usize, usize), E, Cpu, T>, usize)>,
+    lifted: Option<(Rows<E, T>, usize)>,
     (w, bias): (&Mat<E>, &Mat<E>),
     tape: T,
 ) -> Tensor<(usize, usize), E, Cpu, T>
