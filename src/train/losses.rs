@@ -3,6 +3,7 @@
 //! bits. Both are averaged over the batch; their plain figures come back beside the tensor.
 
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 use crate::model::linalg::{to_vec, Real};
 
@@ -53,25 +54,34 @@ pub fn repeated_cross_entropy<T: Tape<f32, Cpu>>(
         positions: targets.len(),
         ..CeStats::default()
     };
-    // Row log-sum-exp, kept for the backward pass.
+    // Row log-sum-exp (kept for the backward pass) and arg-max, rows in parallel; the sums
+    // below run in row order, so the figures do not depend on the thread count.
+    let rows: Vec<(f32, usize)> = x
+        .par_chunks_exact(v)
+        .map_init(
+            || vec![0f32; v],
+            |ex, row| {
+                let (mut arg, mut max) = (0, f32::NEG_INFINITY);
+                for (j, &a) in row.iter().enumerate() {
+                    if a > max {
+                        (arg, max) = (j, a);
+                    }
+                }
+                // The exponentials in one vectorised pass, then summed in f64.
+                ex.iter_mut()
+                    .zip(row)
+                    .for_each(|(e, &a)| *e = (a - max).fast_exp());
+                let sum: f64 = ex.iter().map(|&e| e as f64).sum();
+                (max + sum.ln() as f32, arg)
+            },
+        )
+        .collect();
     let mut lse = vec![0f32; n];
-    let mut ex = vec![0f32; v];
-    for (r, row) in x.chunks_exact(v).enumerate() {
-        let (mut arg, mut max) = (0, f32::NEG_INFINITY);
-        for (j, &a) in row.iter().enumerate() {
-            if a > max {
-                (arg, max) = (j, a);
-            }
-        }
-        // The exponentials in one vectorised pass, then summed in f64.
-        ex.iter_mut()
-            .zip(row)
-            .for_each(|(e, &a)| *e = (a - max).fast_exp());
-        let sum: f64 = ex.iter().map(|&e| e as f64).sum();
-        lse[r] = max + sum.ln() as f32;
+    for (r, (row, &(l, arg))) in x.chunks_exact(v).zip(&rows).enumerate() {
+        lse[r] = l;
         for &t in &targets[r * repeat..(r + 1) * repeat] {
             let t = t as usize;
-            stats.nll_sum += (lse[r] - row[t.min(v - 1)]) as f64;
+            stats.nll_sum += (l - row[t.min(v - 1)]) as f64;
             stats.correct += (arg == t) as usize;
         }
     }
@@ -84,15 +94,18 @@ pub fn repeated_cross_entropy<T: Tape<f32, Cpu>>(
             let g = grads.get_or_alloc_mut(&out_ghost)?[0] * scale as f32;
             let gr = g * repeat as f32;
             let d = grads.get_or_alloc_mut(&in_ghost)?;
-            for (r, (drow, row)) in d.chunks_exact_mut(v).zip(x.chunks_exact(v)).enumerate() {
-                let l = lse[r];
-                for (dj, &a) in drow.iter_mut().zip(row) {
-                    *dj += gr * (a - l).fast_exp();
-                }
-                for &t in &targets[r * repeat..(r + 1) * repeat] {
-                    drow[t as usize] -= g;
-                }
-            }
+            d.par_chunks_exact_mut(v)
+                .zip(x.par_chunks_exact(v))
+                .enumerate()
+                .for_each(|(r, (drow, row))| {
+                    let l = lse[r];
+                    for (dj, &a) in drow.iter_mut().zip(row) {
+                        *dj += gr * (a - l).fast_exp();
+                    }
+                    for &t in &targets[r * repeat..(r + 1) * repeat] {
+                        drow[t as usize] -= g;
+                    }
+                });
             Ok(())
         });
     }
