@@ -261,3 +261,68 @@ fn gradients_match_finite_differences() {
         assert!(((up - down) / (2.0 * eps) - gx[k]).abs() < 1e-7, "x[{k}]");
     }
 }
+
+/// The recurrence runs in slices of the batch in parallel: a batch of 70 windows (slices of 32,
+/// 32 and 6) gives each window the output and the gradient share it has when run alone.
+#[test]
+fn a_large_batch_equals_its_windows_run_one_at_a_time() {
+    let dev = Cpu::default();
+    let rng = &mut rand::rngs::StdRng::seed_from_u64(11);
+    let cfg = LstmConfig {
+        input: 3,
+        hidden: 5,
+        layers: 2,
+    };
+    let (b, t) = (70, 4);
+    let lstm: Lstm<f64> = cfg.build(&dev, rng);
+    let xs: Vec<f64> = (0..b * t * cfg.input)
+        .map(|_| rng.gen_range(-1.0..1.0))
+        .collect();
+    let rs: Vec<f64> = (0..b * t * cfg.hidden)
+        .map(|_| rng.gen_range(-1.0..1.0))
+        .collect();
+    let x = dev.tensor_from_vec(xs.clone(), (b * t, cfg.input));
+    let r = dev.tensor_from_vec(rs.clone(), (b * t, cfg.hidden));
+    let out = lstm.forward(x.clone().traced(Gradients::leaky()), b, t);
+    let all = out.as_vec();
+    let grads = (out * r).sum::<Rank0, _>().backward();
+    let params = |l: &LstmLayer<f64>| [l.w_ih.clone(), l.w_hh.clone(), l.bias.clone()];
+    let mut summed: Vec<Vec<f64>> = lstm
+        .layers
+        .iter()
+        .flat_map(params)
+        .map(|p| vec![0.0; p.shape().0 * p.shape().1])
+        .collect();
+    for w in 0..b {
+        let xw = dev.tensor_from_vec(
+            xs[w * t * cfg.input..(w + 1) * t * cfg.input].to_vec(),
+            (t, cfg.input),
+        );
+        let rw = dev.tensor_from_vec(
+            rs[w * t * cfg.hidden..(w + 1) * t * cfg.hidden].to_vec(),
+            (t, cfg.hidden),
+        );
+        let o = lstm.forward(xw.clone().traced(Gradients::leaky()), 1, t);
+        close(
+            "window output",
+            &o.as_vec(),
+            &all[w * t * cfg.hidden..(w + 1) * t * cfg.hidden],
+            1e-12,
+        );
+        let g = (o * rw).sum::<Rank0, _>().backward();
+        close(
+            "window grad x",
+            &g.get(&xw).as_vec(),
+            &grads.get(&x).as_vec()[w * t * cfg.input..(w + 1) * t * cfg.input],
+            1e-12,
+        );
+        for (s, p) in summed.iter_mut().zip(lstm.layers.iter().flat_map(params)) {
+            s.iter_mut()
+                .zip(g.get(&p).as_vec())
+                .for_each(|(s, d)| *s += d);
+        }
+    }
+    for (s, p) in summed.iter().zip(lstm.layers.iter().flat_map(params)) {
+        close("summed weight grad", &grads.get(&p).as_vec(), s, 1e-10);
+    }
+}

@@ -29,6 +29,12 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The 1-minute load average (`/proc/loadavg`), to label figures taken on a shared machine.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn random_windows(count: usize, len: usize, vocab: usize, seed: u64) -> Windows {
     let rng = &mut rand::rngs::StdRng::seed_from_u64(seed);
     Windows {
@@ -89,7 +95,7 @@ pub fn train(
             "batch": batch, "window": cfg.window, "vocab": vocab, "params": m.num_params(),
             "threads": pool.current_num_threads(), "steps": steps,
             "median_step_s": med, "tokens_per_s": ours.round(),
-            "peak_rss_mib": peak_rss_mib(),
+            "peak_rss_mib": peak_rss_mib(), "loadavg_1m": load_average(),
         })
     );
     if let Some(python) = peer {
@@ -128,14 +134,47 @@ pub fn train(
     Ok(())
 }
 
-/// Latency of `steps` one-token steps, each feeding the arg-max of the last logits.
-fn step_latencies(model: &Model, steps: usize) -> Vec<f64> {
+/// This thread's CPU time so far and its involuntary context switches (times the scheduler
+/// took the core away), to tell a slow step from a step that waited for a core.
+fn thread_clock() -> (f64, i64) {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: both calls only write the plain structs passed by pointer.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+    }
+    (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9, ru.ru_nivcsw)
+}
+
+/// Per-step figures of a latency run, each sorted: wall time, and (when `clocked`) thread CPU
+/// time and the wall time of the steps the scheduler did not preempt; plus how many steps it
+/// preempted.
+struct Latencies {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    unpreempted: Vec<f64>,
+    preempted: usize,
+}
+
+/// Latency of `steps` one-token steps, each feeding the arg-max of the last logits. With
+/// `clocked`, each step is bracketed by `thread_clock` (two system calls, which are also points
+/// where a pending preemption happens, outside the timed span), so the plain wall figures come
+/// from an unclocked run.
+fn step_latencies(model: &Model, steps: usize, clocked: bool) -> Latencies {
     let mut stream = model.stream();
     let z = vec![0.1f32; model.config().latent];
     stream.reset(&z);
     let mut token = 0u32;
-    let mut times = Vec::with_capacity(steps);
+    let mut wall = Vec::with_capacity(steps);
+    let mut cpu = Vec::with_capacity(steps);
+    let mut unpreempted = Vec::with_capacity(steps);
+    let mut preempted = 0;
     for i in 0..steps + 50 {
+        let (c0, s0) = if clocked { thread_clock() } else { (0.0, 0) };
         let t0 = Instant::now();
         let logits = stream.step(token);
         let (arg, _) = logits
@@ -145,14 +184,51 @@ fn step_latencies(model: &Model, steps: usize) -> Vec<f64> {
                 (0, f32::NEG_INFINITY),
                 |a, (j, &v)| if v > a.1 { (j, v) } else { a },
             );
+        let dt = t0.elapsed().as_secs_f64();
         // A varied input keeps the caches honest; arg-max of an untrained model repeats.
         token = ((arg + i) % logits.len()) as u32;
-        if i >= 50 {
-            times.push(t0.elapsed().as_secs_f64());
+        if i < 50 {
+            continue;
+        }
+        wall.push(dt);
+        if clocked {
+            let (c1, s1) = thread_clock();
+            cpu.push(c1 - c0);
+            if s1 > s0 {
+                preempted += 1;
+            } else {
+                unpreempted.push(dt);
+            }
         }
     }
-    times.sort_by(f64::total_cmp);
-    times
+    for v in [&mut wall, &mut cpu, &mut unpreempted] {
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            v.push(f64::NAN);
+        }
+    }
+    Latencies {
+        wall,
+        cpu,
+        unpreempted,
+        preempted,
+    }
+}
+
+/// [`step_latencies`] (unclocked) on a thread running SCHED_FIFO, when the system grants it:
+/// what the step costs when no other process can take its core.
+fn fifo_latencies(model: &Model, steps: usize) -> Option<Latencies> {
+    std::thread::scope(|s| {
+        s.spawn(
+            || match improv::play::rt::make_current_thread_realtime(10) {
+                improv::play::rt::RtStatus::Fifo(_) => Some(step_latencies(model, steps, false)),
+                _ => None,
+            },
+        )
+        .join()
+        .ok()
+        .flatten()
+    })
 }
 
 pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize) -> Result<()> {
@@ -184,19 +260,31 @@ pub fn infer(models: Vec<KindArg>, preset: PresetArg, steps: usize, vocab: usize
             } else {
                 None
             };
-            let t = step_latencies(&model, steps);
+            let t = step_latencies(&model, steps, false);
+            let c = step_latencies(&model, steps, true);
+            let f = fifo_latencies(&model, steps);
             if let Some(tr) = trainer {
                 tr.control.stop();
                 tr.join()?;
             }
-            let us = |p| percentile(&t, p) * 1e6;
+            let us = |v: &[f64], p| percentile(v, p) * 1e6;
             println!(
                 "{}",
                 json!({
                     "bench": "infer", "model": cfg.kind.name(),
                     "preset": format!("{preset:?}").to_lowercase(), "vocab": vocab,
                     "load": load, "steps": steps,
-                    "p50_us": us(0.5), "p99_us": us(0.99), "max_us": us(1.0),
+                    "p50_us": us(&t.wall, 0.5), "p99_us": us(&t.wall, 0.99),
+                    "max_us": us(&t.wall, 1.0),
+                    "cpu_p50_us": us(&c.cpu, 0.5), "cpu_p99_us": us(&c.cpu, 0.99),
+                    "cpu_max_us": us(&c.cpu, 1.0),
+                    "preempted_steps": c.preempted,
+                    "unpreempted_p99_us": us(&c.unpreempted, 0.99),
+                    "unpreempted_max_us": us(&c.unpreempted, 1.0),
+                    "fifo_p50_us": f.as_ref().map(|f| us(&f.wall, 0.5)),
+                    "fifo_p99_us": f.as_ref().map(|f| us(&f.wall, 0.99)),
+                    "fifo_max_us": f.as_ref().map(|f| us(&f.wall, 1.0)),
+                    "loadavg_1m": load_average(),
                 })
             );
         }

@@ -4,7 +4,7 @@
 
 use num_traits::Float;
 
-use dfdx::prelude::{Cpu, Gradients, Shape, Tensor};
+use dfdx::prelude::{Cpu, Gradients, HasShape, Shape, Tensor};
 use dfdx::tensor::CpuError;
 
 /// The element types our layers run in: `f32` for models, `f64` for gradient checks.
@@ -39,7 +39,10 @@ impl Real for f32 {
     /// about 2e-7 over the clamped range, no branches, so loops over it vectorise.
     fn fast_exp(self) -> f32 {
         let x = self.clamp(-87.0, 88.0);
-        let n = (x * std::f32::consts::LOG2_E).round();
+        // Round to nearest by adding and removing 1.5 * 2^23 (exact for |x log2 e| < 2^22),
+        // which, unlike `f32::round`, compiles to plain vector adds instead of a libm call.
+        const SHIFT: f32 = 12_582_912.0;
+        let n = (x * std::f32::consts::LOG2_E + SHIFT) - SHIFT;
         let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
         let p = 1.987_569_1e-4;
         let p = p * r + 1.398_199_9e-3;
@@ -59,6 +62,23 @@ impl Real for f32 {
     }
 }
 
+/// The values of a contiguous tensor as a plain vector, by one `memcpy` (dfdx's `as_vec` walks
+/// an index iterator, several instructions a value). Every tensor our layers read is freshly
+/// made by an op or `tensor_from_vec`, so contiguous; debug builds check that on small ones.
+pub fn to_vec<E: Real, S: Shape, T>(t: &Tensor<S, E, Cpu, T>) -> Vec<E> {
+    let mut v = vec![E::zero(); t.shape().num_elements()];
+    t.copy_into(&mut v);
+    #[cfg(debug_assertions)]
+    if v.len() <= 1 << 16 {
+        let same = |(a, b): (&E, &E)| a == b || (a.is_nan() && b.is_nan());
+        debug_assert!(
+            v.iter().zip(&t.as_vec()).all(same),
+            "to_vec: a strided tensor"
+        );
+    }
+    v
+}
+
 /// Below this many multiply-adds a product runs on the calling thread: fanning out costs more.
 const PARALLEL_WORK: usize = 1 << 20;
 
@@ -74,6 +94,50 @@ pub fn matmul<E: Real>(
     c: &mut [E],
     accumulate: bool,
 ) {
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 && m * n * k >= PARALLEL_WORK {
+        gemm_v4::Parallelism::Rayon(threads)
+    } else {
+        gemm_v4::Parallelism::None
+    };
+    gemm_call((m, k, n), a, a_t, b, b_t, c, accumulate, par);
+}
+
+/// [`matmul`] on the calling thread only, for products inside a task that is itself one of
+/// several running in parallel (and for live steps, which must not wait on a pool).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_serial<E: Real>(
+    (m, k, n): (usize, usize, usize),
+    a: &[E],
+    a_t: bool,
+    b: &[E],
+    b_t: bool,
+    c: &mut [E],
+    accumulate: bool,
+) {
+    gemm_call(
+        (m, k, n),
+        a,
+        a_t,
+        b,
+        b_t,
+        c,
+        accumulate,
+        gemm_v4::Parallelism::None,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_call<E: Real>(
+    (m, k, n): (usize, usize, usize),
+    a: &[E],
+    a_t: bool,
+    b: &[E],
+    b_t: bool,
+    c: &mut [E],
+    accumulate: bool,
+    par: gemm_v4::Parallelism,
+) {
     assert!(a.len() >= m * k, "matmul: lhs has {} < {m}x{k}", a.len());
     assert!(b.len() >= k * n, "matmul: rhs has {} < {k}x{n}", b.len());
     assert!(c.len() >= m * n, "matmul: out has {} < {m}x{n}", c.len());
@@ -88,12 +152,6 @@ pub fn matmul<E: Real>(
     }
     let (a_rs, a_cs) = if a_t { (1, m) } else { (k, 1) };
     let (b_rs, b_cs) = if b_t { (1, k) } else { (n, 1) };
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 && m * n * k >= PARALLEL_WORK {
-        gemm_v4::Parallelism::Rayon(threads)
-    } else {
-        gemm_v4::Parallelism::None
-    };
     // SAFETY: the asserts above prove every index the strides reach is in bounds: `a` is read
     // at (i, p) for i < m, p < k through offsets below m*k, `b` likewise below k*n, and `c` is
     // written at i*n + j < m*n. `c` is a unique borrow, so it aliases neither input.

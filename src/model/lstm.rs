@@ -6,7 +6,9 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::linalg::{matmul, sigmoid, tanh, Real};
+use rayon::prelude::*;
+
+use super::linalg::{matmul_serial, sigmoid, tanh, to_vec, Real};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 /// Sizes of an LSTM stack.
@@ -65,8 +67,20 @@ where
         batch: usize,
         steps: usize,
     ) -> Tensor<(usize, usize), E, Cpu, T> {
-        let mut x = x;
-        for layer in &self.layers {
+        let first = &self.layers[0];
+        self.forward_xw(linear(x, &first.w_ih, &first.bias), batch, steps)
+    }
+
+    /// [`Lstm::forward`] given the first layer's input product `x W_ih + b` (as
+    /// `embed::embedded_linear` makes it for token inputs).
+    pub fn forward_xw<T: Tape<E, Cpu>>(
+        &self,
+        xw: Tensor<(usize, usize), E, Cpu, T>,
+        batch: usize,
+        steps: usize,
+    ) -> Tensor<(usize, usize), E, Cpu, T> {
+        let mut x = recurrence(xw, &self.layers[0].w_hh, batch, steps);
+        for layer in &self.layers[1..] {
             let xw = linear(x, &layer.w_ih, &layer.bias);
             x = recurrence(xw, &layer.w_hh, batch, steps);
         }
@@ -126,40 +140,46 @@ fn cell<E: Real>(hidden: usize, a: &mut [E], c: &mut [E], tanh_c: &mut [E], h: &
     }
 }
 
-/// The recurrence over `xw = x W_ih + b` (`batch * steps` rows of `4H`, batch-major) from a zero
-/// state, as one op on the tape. Returns `h` per step, batch-major.
-fn recurrence<E: Real, T: Tape<E, Cpu>>(
-    xw: Tensor<(usize, usize), E, Cpu, T>,
-    w_hh: &Mat<E>,
-    batch: usize,
-    steps: usize,
-) -> Tensor<(usize, usize), E, Cpu, T>
-where
-    Cpu: Device<E>,
-{
-    let (xw, mut tape) = xw.split_tape();
-    let hidden = w_hh.shape().0;
-    let (h4, bh) = (4 * hidden, batch * hidden);
-    let x = xw.as_vec();
-    let w = w_hh.as_vec();
-    // Time-major buffers kept for the backward pass: gate activations, c and tanh(c) per step,
-    // and h with the zero state in front (so h_prev of step t is entry t).
-    let mut acts = vec![E::zero(); steps * batch * h4];
+/// Batch rows per independent slice of the recurrence. Slices run in parallel with no
+/// synchronisation per step; the split depends only on the batch, never on the thread count, so
+/// a run gives the same numbers with one thread or several.
+const CHUNK_ROWS: usize = 32;
+
+/// What the forward pass of one batch slice keeps for the backward pass, time-major within the
+/// slice: gate activations, `c` with the zero state in front, `tanh(c)`, and `h` with the zero
+/// state in front (so `h_prev` of step `t` is entry `t`).
+struct Saved<E> {
+    acts: Vec<E>,
+    cs: Vec<E>,
+    tanh_c: Vec<E>,
+    hs: Vec<E>,
+}
+
+/// The recurrence of `rows` batch rows over `xw` (their `rows * steps` rows of `4H`,
+/// batch-major), writing `h` per step into `out` (batch-major). Runs on the calling thread.
+fn forward_slice<E: Real>(
+    (rows, steps, hidden): (usize, usize, usize),
+    w: &[E],
+    xw: &[E],
+    out: &mut [E],
+) -> Saved<E> {
+    let (h4, bh) = (4 * hidden, rows * hidden);
+    let mut acts = vec![E::zero(); steps * rows * h4];
     let mut cs = vec![E::zero(); (steps + 1) * bh];
     let mut tanh_c = vec![E::zero(); steps * bh];
     let mut hs = vec![E::zero(); (steps + 1) * bh];
     for t in 0..steps {
-        let a = &mut acts[t * batch * h4..(t + 1) * batch * h4];
-        for b in 0..batch {
+        let a = &mut acts[t * rows * h4..(t + 1) * rows * h4];
+        for b in 0..rows {
             let src = (b * steps + t) * h4;
-            a[b * h4..(b + 1) * h4].copy_from_slice(&x[src..src + h4]);
+            a[b * h4..(b + 1) * h4].copy_from_slice(&xw[src..src + h4]);
         }
         let (h_prev, h_next) = hs.split_at_mut((t + 1) * bh);
-        matmul(
-            (batch, hidden, h4),
+        matmul_serial(
+            (rows, hidden, h4),
             &h_prev[t * bh..],
             false,
-            &w,
+            w,
             false,
             a,
             true,
@@ -174,28 +194,74 @@ where
             &mut tanh_c[t * bh..(t + 1) * bh],
             &mut h_next[..bh],
         );
-    }
-    let mut out = vec![E::zero(); batch * steps * hidden];
-    for t in 0..steps {
-        for b in 0..batch {
-            let src = (t + 1) * bh + b * hidden;
+        for b in 0..rows {
             let dst = (b * steps + t) * hidden;
-            out[dst..dst + hidden].copy_from_slice(&hs[src..src + hidden]);
+            out[dst..dst + hidden].copy_from_slice(&h_next[b * hidden..(b + 1) * hidden]);
         }
     }
+    Saved {
+        acts,
+        cs,
+        tanh_c,
+        hs,
+    }
+}
+
+/// The recurrence over `xw = x W_ih + b` (`batch * steps` rows of `4H`, batch-major) from a zero
+/// state, as one op on the tape. Returns `h` per step, batch-major. Slices of
+/// [`CHUNK_ROWS`] windows run in parallel on the current rayon pool.
+fn recurrence<E: Real, T: Tape<E, Cpu>>(
+    xw: Tensor<(usize, usize), E, Cpu, T>,
+    w_hh: &Mat<E>,
+    batch: usize,
+    steps: usize,
+) -> Tensor<(usize, usize), E, Cpu, T>
+where
+    Cpu: Device<E>,
+{
+    let (xw, mut tape) = xw.split_tape();
+    let hidden = w_hh.shape().0;
+    let h4 = 4 * hidden;
+    let x = to_vec(&xw);
+    let w = to_vec(w_hh);
+    let mut out = vec![E::zero(); batch * steps * hidden];
+    let rows = CHUNK_ROWS.min(batch.max(1));
+    let saved: Vec<Saved<E>> = x
+        .par_chunks(rows * steps * h4)
+        .zip(out.par_chunks_mut(rows * steps * hidden))
+        .map(|(x, out)| forward_slice((x.len() / (steps * h4), steps, hidden), &w, x, out))
+        .collect();
+    drop(x);
     let dev = xw.device().clone();
     let out = dev.tensor_from_vec(out, (batch * steps, hidden));
     if T::OWNS_TAPE {
         let (xw, w_hh, out) = (xw.clone(), w_hh.clone(), out.clone());
         tape.add_backward_op(move |grads| {
             let d_out = E::grad(grads, &out)?.clone();
-            let (d_xw, d_w) =
-                backward((batch, steps, hidden), &w, &acts, &cs, &tanh_c, &hs, &d_out);
+            // `W_hh` transposed once: the per-step `d_a W_hh^T` then reads its right operand
+            // row-major, about 6x faster in `gemm` than the transposed view of `W_hh`.
+            let mut wt = vec![E::zero(); h4 * hidden];
+            for (p, row) in w.chunks_exact(h4).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    wt[j * hidden + p] = v;
+                }
+            }
+            let mut d_xw = vec![E::zero(); batch * steps * h4];
+            let d_ws: Vec<Vec<E>> = saved
+                .par_iter()
+                .zip(d_out.par_chunks(rows * steps * hidden))
+                .zip(d_xw.par_chunks_mut(rows * steps * h4))
+                .map(|((s, d_out), d_xw)| {
+                    let n = d_out.len() / (steps * hidden);
+                    backward_slice((n, steps, hidden), &wt, s, d_out, d_xw)
+                })
+                .collect();
             for (g, d) in E::grad(grads, &xw)?.iter_mut().zip(d_xw) {
                 *g += d;
             }
-            for (g, d) in E::grad(grads, &w_hh)?.iter_mut().zip(d_w) {
-                *g += d;
+            let g = E::grad(grads, &w_hh)?;
+            for d_w in d_ws {
+                g.iter_mut().zip(d_w).for_each(|(g, d)| *g += d);
             }
             Ok(())
         });
@@ -203,68 +269,82 @@ where
     out.put_tape(tape)
 }
 
-/// Gradients of the recurrence: `d_xw` (batch-major, like `xw`) and `d_w_hh`, given `d_out`,
-/// the gradient of every step's `h` (batch-major).
-fn backward<E: Real>(
-    (batch, steps, hidden): (usize, usize, usize),
-    w: &[E],
-    acts: &[E],
-    cs: &[E],
-    tanh_c: &[E],
-    hs: &[E],
+/// Gradients of one slice's recurrence given `d_out`, the gradient of every step's `h`
+/// (batch-major), and `wt`, `W_hh` transposed (`4H x H`): writes `d_xw` (batch-major, like
+/// `xw`) and returns this slice's `d_w_hh`.
+fn backward_slice<E: Real>(
+    (rows, steps, hidden): (usize, usize, usize),
+    wt: &[E],
+    s: &Saved<E>,
     d_out: &[E],
-) -> (Vec<E>, Vec<E>) {
-    let (h4, bh) = (4 * hidden, batch * hidden);
+    d_xw: &mut [E],
+) -> Vec<E> {
+    let (h4, bh) = (4 * hidden, rows * hidden);
     let one = E::one();
     // Pre-activation gradients per step, time-major, then one GEMM for W_hh over all steps.
-    let mut d_a = vec![E::zero(); steps * batch * h4];
+    let mut d_a = vec![E::zero(); steps * rows * h4];
     let mut dh_next = vec![E::zero(); bh];
     let mut dc_next = vec![E::zero(); bh];
+    let mut dh = vec![E::zero(); hidden];
     for t in (0..steps).rev() {
-        let da = &mut d_a[t * batch * h4..(t + 1) * batch * h4];
-        for b in 0..batch {
-            let act = &acts[(t * batch + b) * h4..(t * batch + b + 1) * h4];
+        let da = &mut d_a[t * rows * h4..(t + 1) * rows * h4];
+        for b in 0..rows {
+            let k = t * bh + b * hidden..t * bh + (b + 1) * hidden;
+            let act = &s.acts[(t * rows + b) * h4..(t * rows + b + 1) * h4];
+            let (i, rest) = act.split_at(hidden);
+            let (f, rest) = rest.split_at(hidden);
+            let (g, o) = rest.split_at(hidden);
+            let (tc, c_prev) = (&s.tanh_c[k.clone()], &s.cs[k]);
             let da = &mut da[b * h4..(b + 1) * h4];
+            let (da_i, rest) = da.split_at_mut(hidden);
+            let (da_f, rest) = rest.split_at_mut(hidden);
+            let (da_g, da_o) = rest.split_at_mut(hidden);
+            let dc_n = &mut dc_next[b * hidden..(b + 1) * hidden];
+            let src = (b * steps + t) * hidden;
+            let d_o = &d_out[src..src + hidden];
+            let dh_n = &dh_next[b * hidden..(b + 1) * hidden];
             for j in 0..hidden {
-                let k = b * hidden + j;
-                let (i, f, g, o) = (
-                    act[j],
-                    act[hidden + j],
-                    act[2 * hidden + j],
-                    act[3 * hidden + j],
-                );
-                let tc = tanh_c[t * bh + k];
-                let dh = d_out[(b * steps + t) * hidden + j] + dh_next[k];
-                let dc = dc_next[k] + dh * o * (one - tc * tc);
-                let c_prev = cs[t * bh + k];
-                da[j] = dc * g * i * (one - i);
-                da[hidden + j] = dc * c_prev * f * (one - f);
-                da[2 * hidden + j] = dc * i * (one - g * g);
-                da[3 * hidden + j] = dh * tc * o * (one - o);
-                dc_next[k] = dc * f;
+                dh[j] = d_o[j] + dh_n[j];
+            }
+            for j in 0..hidden {
+                let (i, f, g, o, tc) = (i[j], f[j], g[j], o[j], tc[j]);
+                let dh = dh[j];
+                let dc = dc_n[j] + dh * o * (one - tc * tc);
+                da_i[j] = dc * g * i * (one - i);
+                da_f[j] = dc * c_prev[j] * f * (one - f);
+                da_g[j] = dc * i * (one - g * g);
+                da_o[j] = dh * tc * o * (one - o);
+                dc_n[j] = dc * f;
             }
         }
-        matmul((batch, h4, hidden), da, false, w, true, &mut dh_next, false);
+        matmul_serial(
+            (rows, h4, hidden),
+            da,
+            false,
+            wt,
+            false,
+            &mut dh_next,
+            false,
+        );
     }
     let mut d_w = vec![E::zero(); hidden * h4];
-    matmul(
-        (hidden, steps * batch, h4),
-        &hs[..steps * bh],
+    matmul_serial(
+        (hidden, steps * rows, h4),
+        &s.hs[..steps * bh],
         true,
         &d_a,
         false,
         &mut d_w,
         false,
     );
-    let mut d_xw = vec![E::zero(); steps * batch * h4];
     for t in 0..steps {
-        for b in 0..batch {
-            let src = (t * batch + b) * h4;
+        for b in 0..rows {
+            let src = (t * rows + b) * h4;
             let dst = (b * steps + t) * h4;
             d_xw[dst..dst + h4].copy_from_slice(&d_a[src..src + h4]);
         }
     }
-    (d_xw, d_w)
+    d_w
 }
 
 /// A plain copy of an LSTM's weights: `(w_ih, w_hh, bias)` per layer, row-major as in `Lstm`.
@@ -308,7 +388,7 @@ impl<E: Real> LstmWeights<E> {
             }
             let (below, rest) = state.h.split_at_mut(l);
             let inp: &[E] = if l == 0 { x } else { &below[l - 1] };
-            matmul(
+            matmul_serial(
                 (batch, input, h4),
                 inp,
                 false,
@@ -318,7 +398,7 @@ impl<E: Real> LstmWeights<E> {
                 true,
             );
             let h = &mut rest[0];
-            matmul(
+            matmul_serial(
                 (batch, hidden, h4),
                 h,
                 false,

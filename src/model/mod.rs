@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod checkpoint;
 pub mod config;
+pub mod embed;
 pub mod linalg;
 pub mod lstm;
 pub mod ngram;
@@ -80,7 +81,7 @@ where
         "linear: input width {i}, weight {:?}",
         w.shape()
     );
-    let (xv, wv, bv) = (x.as_vec(), w.as_vec(), b.as_vec());
+    let (xv, wv, bv) = (linalg::to_vec(&x), linalg::to_vec(w), linalg::to_vec(b));
     let mut y = Vec::with_capacity(n * o);
     for _ in 0..n {
         y.extend_from_slice(&bv);

@@ -6,9 +6,10 @@ use dfdx::prelude::*;
 use rand::SeedableRng;
 
 use super::config::ModelConfig;
-use super::linalg::matmul;
+use super::embed::embedded_linear;
+use super::linalg::{matmul_serial, to_vec};
 use super::lstm::{Lstm, LstmConfig, LstmState, LstmWeights};
-use super::vae::{id_tensor, last_rows, repeat_rows, word_mask, TokenStream, Vae};
+use super::vae::{last_rows, word_mask, TokenStream, Vae};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -79,12 +80,16 @@ impl Vae for VaeLstm {
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
-        let x = self
-            .embed
-            .clone()
-            .put_tape(tape)
-            .gather(id_tensor(&dev, ids));
-        let h = self.encoder.forward(x, batch, steps);
+        let first = &self.encoder.layers[0];
+        let xw = embedded_linear(
+            &self.embed,
+            ids,
+            None,
+            None,
+            (&first.w_ih, &first.bias),
+            tape,
+        );
+        let h = self.encoder.forward_xw(xw, batch, steps);
         let last = h.gather(last_rows(&dev, batch, steps));
         linear(last, &self.stats_w, &self.stats_b)
     }
@@ -99,17 +104,18 @@ impl Vae for VaeLstm {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
         let lifted = linear(z, &self.up_w, &self.up_b).relu();
-        let lifted = lifted.gather(repeat_rows(&dev, batch, steps));
-        let mut x = self
-            .embed
-            .clone()
-            .retaped::<T>()
-            .gather(id_tensor(&dev, ids));
-        let shape = *x.shape();
-        if let Some(mask) = word_mask(&dev, shape, self.cfg.word_dropout, train) {
-            x = x * mask;
-        }
-        let h = self.decoder.forward(x + lifted, batch, steps);
+        // One draw per position, as `word_mask` makes for the full-width mask.
+        let keep = word_mask(&dev, (ids.len(), 1), self.cfg.word_dropout, train);
+        let first = &self.decoder.layers[0];
+        let xw = embedded_linear(
+            &self.embed,
+            ids,
+            keep.map(|k| to_vec(&k)),
+            Some((lifted, steps)),
+            (&first.w_ih, &first.bias),
+            T::default(),
+        );
+        let h = self.decoder.forward_xw(xw, batch, steps);
         linear(h, &self.out_w, &self.out_b)
     }
 
@@ -185,7 +191,7 @@ impl TokenStream for LstmStream {
     fn reset(&mut self, z: &[f32]) {
         let e = self.lifted.len();
         self.lifted.copy_from_slice(&self.up_b);
-        matmul(
+        matmul_serial(
             (1, z.len(), e),
             z,
             false,
@@ -218,7 +224,7 @@ impl TokenStream for LstmStream {
         self.fed += 1;
         let h = self.decoder.step(&self.x, &mut self.state);
         self.logits.copy_from_slice(&self.out_b);
-        matmul(
+        matmul_serial(
             (1, h.len(), v),
             h,
             false,
@@ -228,5 +234,29 @@ impl TokenStream for LstmStream {
             true,
         );
         &self.logits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelKind, Preset};
+
+    /// A live step of `paper` sizes runs on the calling thread with buffers made at `reset`:
+    /// in debug test builds `assert_no_alloc` aborts on any allocation inside it.
+    #[test]
+    fn a_paper_size_step_allocates_nothing() {
+        let cfg = ModelConfig::preset(ModelKind::VaeLstm, Preset::Paper, 384);
+        let model = VaeLstm::new(&cfg, &Cpu::default(), 0);
+        let mut stream = model.stream();
+        stream.reset(&vec![0.1; cfg.latent]);
+        let mut sum = 0.0;
+        assert_no_alloc::assert_no_alloc(|| {
+            for t in 0..20u32 {
+                sum += stream.step(t * 17 % 384)[0];
+            }
+        });
+        assert!(sum.is_finite());
+        assert_eq!(stream.context_len(), 20);
     }
 }

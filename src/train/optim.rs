@@ -3,9 +3,10 @@
 //! checkpoint and a resumed run continues exactly.
 
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 use crate::model::checkpoint::{NamedTensors, TensorMap};
-use crate::model::linalg::Real;
+use crate::model::linalg::{to_vec, Real};
 use crate::model::ParamsMut;
 
 #[derive(Clone, Debug)]
@@ -78,23 +79,27 @@ impl AdamW {
         let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
         let step = (lr / bc1) as f32;
         let (eps, bc2_sqrt) = (self.eps as f32, bc2.sqrt() as f32);
-        for (k, (_, p)) in params.iter_mut().enumerate() {
-            let mut w = p.as_vec();
-            // Vectors (shape 1 x n: biases) take no weight decay.
-            let decay = if p.shape().0 > 1 {
-                (lr * self.weight_decay) as f32
-            } else {
-                0.0
-            };
-            let (m, v) = (&mut self.m[k], &mut self.v[k]);
-            for (((w, &g), m), v) in w.iter_mut().zip(&gs[k]).zip(m).zip(v) {
-                let g = g * scale as f32;
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *w -= decay * *w + step * *m / (v.sqrt() / bc2_sqrt + eps);
-            }
-            p.copy_from(&w);
-        }
+        // Every parameter's update is independent: they run in parallel.
+        params
+            .par_iter_mut()
+            .zip(gs.par_iter())
+            .zip(self.m.par_iter_mut().zip(self.v.par_iter_mut()))
+            .for_each(|(((_, p), g), (m, v))| {
+                let mut w = to_vec(&**p);
+                // Vectors (shape 1 x n: biases) take no weight decay.
+                let decay = if p.shape().0 > 1 {
+                    (lr * self.weight_decay) as f32
+                } else {
+                    0.0
+                };
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                    let g = g * scale as f32;
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    *w -= decay * *w + step * *m / (v.sqrt() / bc2_sqrt + eps);
+                }
+                p.copy_from(&w);
+            });
         Ok(StepReport { grad_norm: norm })
     }
 

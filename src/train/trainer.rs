@@ -17,12 +17,11 @@ use serde::{Deserialize, Serialize};
 use super::data::{epoch_order, normal_draws, Batch, TrainData};
 use super::eval::{validate, ValMetrics};
 use super::events::{Control, TrainEvent};
-use super::losses::{cross_entropy, kl_divergence};
+use super::losses::{cross_entropy, kl_divergence, repeated_cross_entropy};
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use super::TrainConfig;
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta, TensorMap};
-use crate::model::vae::repeat_rows;
 use crate::model::{Model, Vae};
 use crate::music::tokens::{TokenizerConfig, Vocab};
 
@@ -178,9 +177,7 @@ pub fn train_step(
     let (kl, ks) = kl_divergence(out.stats, cfg.free_bits);
     let mut total = recon + kl * beta as f32;
     if cfg.bow_weight > 0.0 {
-        let dev = Cpu::default();
-        let rows = out.bow.gather(repeat_rows(&dev, b.batch, b.steps));
-        let (bow, _) = cross_entropy(rows, &b.target, b.batch);
+        let (bow, _) = repeated_cross_entropy(out.bow, &b.target, b.batch);
         total = total + bow * cfg.bow_weight as f32;
     }
     let value = total.array() as f64;
