@@ -59,7 +59,7 @@ pub fn check_size(z: &[f32], size: usize) -> Result<(), LatentError> {
 
 /// A latent drawn from N(0, I).
 pub fn sample(size: usize, rng: &mut Rng) -> Vec<f32> {
-    (0..size).map(|_| rng.normal() as f32).collect()
+    super::piece::sample_latent(size, rng)
 }
 
 /// The posterior mean of the encoder for the last `window` ids (at least two).

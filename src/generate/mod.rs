@@ -4,4 +4,5 @@
 pub mod attributes;
 pub mod latent;
 pub mod piece;
+pub mod recon;
 pub mod sample;
