@@ -198,26 +198,34 @@ mod tests {
     }
 
     #[test]
-    fn a_chorale_is_four_voice_and_on_the_beat() {
-        // Bach's BWV 1.6 opens with four-part chords on the beat.
-        let mut seq = piece("data/classical/bach/bach__bwv1.6.mid");
-        let first = seq.notes[0].start;
-        let chord: Vec<_> = seq.notes.iter().filter(|n| n.start == first).collect();
-        assert_eq!(chord.len(), 4);
-        seq.notes.retain(|n| n.start < first + 1.0 - 1e-9);
-        seq.notes.iter_mut().for_each(|n| {
-            n.start -= first;
-            n.duration = n.duration.min(1.0 - n.start);
-        });
-        seq.end = 1.0;
-        let lo = seq.notes.iter().map(|n| n.pitch).min().unwrap();
-        let hi = seq.notes.iter().map(|n| n.pitch).max().unwrap();
-        assert_eq!(pitch_range(&seq), (hi - lo) as f64);
-        assert!(metrics::polyphony(&seq) >= 3.0, "{}", metrics::polyphony(&seq));
-        let offbeat = seq.notes.iter().filter(|n| n.start > 1e-9).count();
-        // Only the off-beat passing notes (eighths) can add weight; each weighs 0.5 at most 1.
-        let s = syncopation(&seq);
-        assert!(s <= offbeat as f64 / (offbeat + 1) as f64 + 1e-12, "{s}");
+    fn the_first_bar_of_a_chorale_as_the_event_tokens_see_it() {
+        // Bach's BWV 1.6, bar 1 through the event tokenizer (12 positions a beat), by hand:
+        // beat 0: F3 A3 C4 F4 (a beat each); beat 1: E3 G3 C4 C5 (a beat) and G4 (half), then
+        // C4 (half) at 1.5; beat 2: F3 A3 C4 A4 (a beat) and F4 (half), then F3 (half) at 2.5;
+        // beat 3: D3 D4 F4 (a beat) and A3 (half), then F3 (half) at 3.5.
+        let seq = piece("data/classical/bach/bach__bwv1.6.mid");
+        let config = crate::music::tokens::TokenizerConfig::by_name("event").unwrap();
+        let tokenizer = config.build();
+        let tokens = tokenizer.encode(&seq, None).unwrap();
+        let second_bar = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| matches!(t, crate::music::tokens::Token::Bar { .. }))
+            .nth(1)
+            .unwrap()
+            .0;
+        let bar = tokenizer.decode(&tokens[..second_bar]);
+        assert_eq!(bar.notes.len(), 21);
+        assert!((bar.end - 4.0).abs() < 1e-9, "{}", bar.end);
+        assert!((density(&bar) - 21.0 / 4.0).abs() < 1e-12);
+        let sum = 235 + 306 + 60 + 304 + 53 + 234 + 53;
+        assert!((pitch_height(&bar) - sum as f64 / 21.0).abs() < 1e-12);
+        assert_eq!(pitch_range(&bar), 22.0); // C5 (72) down to D3 (50)
+        // Sounding: 4 voices on beat 0, 5 on beats 1 and 2 (the half-beat notes hand over),
+        // 4 on beat 3.
+        assert!((metrics::polyphony(&bar) - 4.5).abs() < 1e-12);
+        // Onsets at beats 0, 1, 1.5, 2, 2.5, 3, 3.5: three eighth off-beats of 0.5 each.
+        assert!((syncopation(&bar) - 1.5 / 7.0).abs() < 1e-12);
     }
 
     #[test]

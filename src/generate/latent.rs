@@ -334,7 +334,11 @@ mod tests {
     #[test]
     fn interpolation_schedule_runs_from_one_latent_to_the_other() {
         let mut rng = Rng::new(4);
-        let (a, b) = (sample(16, &mut rng), sample(16, &mut rng));
+        let a = sample(16, &mut rng);
+        // b with a's norm, so equal steps in t are equal angles.
+        let b = sample(16, &mut rng);
+        let n = |v: &[f32]| v.iter().map(|p| p * p).sum::<f32>().sqrt();
+        let b: Vec<f32> = b.iter().map(|x| x * n(&a) / n(&b)).collect();
         let i = Interpolation::new(a.clone(), b.clone(), 4).unwrap();
         let s = i.schedule();
         assert_eq!(s.len(), 5);
@@ -344,7 +348,6 @@ mod tests {
         // Each bar moves the same angle along the great circle.
         let angle = |x: &[f32], y: &[f32]| {
             let d: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
-            let n = |v: &[f32]| v.iter().map(|p| p * p).sum::<f32>().sqrt();
             (d / (n(x) * n(y))).clamp(-1.0, 1.0).acos()
         };
         let steps: Vec<f32> = s.windows(2).map(|w| angle(&w[0], &w[1])).collect();
