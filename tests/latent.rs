@@ -21,8 +21,11 @@ fn root() -> &'static Path {
 fn the_density_vector_moves_density_and_vectors_are_cached() {
     let (model, meta) =
         checkpoint::load(&root().join("models/vae-lstm-small"), &Cpu::default()).unwrap();
-    let corpus = Corpus::load(&root().join("data"), &LoadOptions::new(meta.tokenizer.clone()))
-        .unwrap();
+    let corpus = Corpus::load(
+        &root().join("data"),
+        &LoadOptions::new(meta.tokenizer.clone()),
+    )
+    .unwrap();
     let opts = VectorOptions {
         max_windows: 384,
         ..VectorOptions::default()
@@ -37,7 +40,10 @@ fn the_density_vector_moves_density_and_vectors_are_cached() {
         assert!(names.contains(&a.name()), "{names:?}");
     }
     // The bundled corpus labels its MMA genres, O'Neill's tunes and the chorales.
-    assert!(names.contains(&"style:jazz") && names.contains(&"style:folk"), "{names:?}");
+    assert!(
+        names.contains(&"style:jazz") && names.contains(&"style:folk"),
+        "{names:?}"
+    );
     let density = v.get("density").unwrap();
     assert!(density.high > density.low && density.sd > 0.0);
     let norm: f32 = density.direction.iter().map(|d| d * d).sum::<f32>().sqrt();
@@ -106,7 +112,9 @@ fn encoding_a_file_averages_its_windows() {
     let mut mean = vec![0.0f32; z.len()];
     for k in 0..n {
         let m = latent::encode_mean(&model, &ids[k * w..(k + 1) * w], w).unwrap();
-        mean.iter_mut().zip(&m).for_each(|(a, b)| *a += b / n as f32);
+        mean.iter_mut()
+            .zip(&m)
+            .for_each(|(a, b)| *a += b / n as f32);
     }
     assert!(z.iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-4));
     let missing = root().join("data/none.mid");

@@ -221,8 +221,8 @@ mod tests {
         let sum = 235 + 306 + 60 + 304 + 53 + 234 + 53;
         assert!((pitch_height(&bar) - sum as f64 / 21.0).abs() < 1e-12);
         assert_eq!(pitch_range(&bar), 22.0); // C5 (72) down to D3 (50)
-        // Sounding: 4 voices on beat 0, 5 on beats 1 and 2 (the half-beat notes hand over),
-        // 4 on beat 3.
+                                             // Sounding: 4 voices on beat 0, 5 on beats 1 and 2 (the half-beat notes hand over),
+                                             // 4 on beat 3.
         assert!((metrics::polyphony(&bar) - 4.5).abs() < 1e-12);
         // Onsets at beats 0, 1, 1.5, 2, 2.5, 3, 3.5: three eighth off-beats of 0.5 each.
         assert!((syncopation(&bar) - 1.5 / 7.0).abs() < 1e-12);

@@ -74,7 +74,12 @@ fn measure(
         return a.measure(&piece::decode(meta, ids, 120.0));
     }
     latent::encode_seed(model, ids, meta.model.window)
-        .map(|z| z.iter().zip(&v.direction).map(|(a, b)| (a * b) as f64).sum())
+        .map(|z| {
+            z.iter()
+                .zip(&v.direction)
+                .map(|(a, b)| (a * b) as f64)
+                .sum()
+        })
         .unwrap_or(0.0)
 }
 

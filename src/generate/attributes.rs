@@ -117,11 +117,24 @@ pub fn attribute_names(corpus: &Corpus) -> Vec<String> {
 }
 
 /// The cache key of vectors for this model's weights on this corpus with these options.
-pub fn cache_key(model: &impl Vae, meta: &CheckpointMeta, corpus: &Corpus, opts: &VectorOptions) -> String {
+pub fn cache_key(
+    model: &impl Vae,
+    meta: &CheckpointMeta,
+    corpus: &Corpus,
+    opts: &VectorOptions,
+) -> String {
     let mut h = blake3::Hasher::new();
     h.update(&CACHE_VERSION.to_le_bytes());
-    h.update(serde_json::to_string(&meta.model).unwrap_or_default().as_bytes());
-    h.update(serde_json::to_string(&meta.vocab).unwrap_or_default().as_bytes());
+    h.update(
+        serde_json::to_string(&meta.model)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(
+        serde_json::to_string(&meta.vocab)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     for (name, p) in model.params() {
         h.update(name.as_bytes());
         for v in p.as_vec() {

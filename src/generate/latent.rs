@@ -98,7 +98,9 @@ pub fn encode_seed(model: &impl Vae, ids: &[u32], window: usize) -> Option<Vec<f
     let size = model.config().latent;
     let mut mean = vec![0.0f32; size];
     for row in zs.chunks_exact(size) {
-        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / n as f32);
+        mean.iter_mut()
+            .zip(row)
+            .for_each(|(m, v)| *m += v / n as f32);
     }
     Some(mean)
 }
@@ -128,8 +130,7 @@ pub fn encode_file(
 pub fn set(z: &mut [f32], dim: usize, value: f32) -> Result<(), LatentError> {
     finite("value", value)?;
     let size = z.len();
-    *z.get_mut(dim)
-        .ok_or(LatentError::Dimension { dim, size })? = value;
+    *z.get_mut(dim).ok_or(LatentError::Dimension { dim, size })? = value;
     Ok(())
 }
 
@@ -137,8 +138,7 @@ pub fn set(z: &mut [f32], dim: usize, value: f32) -> Result<(), LatentError> {
 pub fn nudge(z: &mut [f32], dim: usize, delta: f32) -> Result<(), LatentError> {
     finite("delta", delta)?;
     let size = z.len();
-    *z.get_mut(dim)
-        .ok_or(LatentError::Dimension { dim, size })? += delta;
+    *z.get_mut(dim).ok_or(LatentError::Dimension { dim, size })? += delta;
     Ok(())
 }
 
@@ -256,13 +256,10 @@ impl Presets {
 
     /// The preset `name`, checked against the model's latent size.
     pub fn get(&self, name: &str, size: usize) -> Result<&[f32], LatentError> {
-        let z = self
-            .0
-            .get(name)
-            .ok_or_else(|| LatentError::UnknownPreset {
-                name: name.to_string(),
-                known: self.names_line(),
-            })?;
+        let z = self.0.get(name).ok_or_else(|| LatentError::UnknownPreset {
+            name: name.to_string(),
+            known: self.names_line(),
+        })?;
         check_size(z, size)?;
         Ok(z)
     }
@@ -304,8 +301,14 @@ impl Presets {
         let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let presets: Presets =
             serde_json::from_slice(&bytes).map_err(|e| err(format!("not a presets file: {e}")))?;
-        if let Some((name, _)) = presets.0.iter().find(|(_, z)| z.iter().any(|v| !v.is_finite())) {
-            return Err(err(format!("preset '{name}' holds a value that is not finite")));
+        if let Some((name, _)) = presets
+            .0
+            .iter()
+            .find(|(_, z)| z.iter().any(|v| !v.is_finite()))
+        {
+            return Err(err(format!(
+                "preset '{name}' holds a value that is not finite"
+            )));
         }
         Ok(presets)
     }
@@ -351,7 +354,10 @@ mod tests {
             (d / (n(x) * n(y))).clamp(-1.0, 1.0).acos()
         };
         let steps: Vec<f32> = s.windows(2).map(|w| angle(&w[0], &w[1])).collect();
-        assert!(steps.iter().all(|a| (a - steps[0]).abs() < 1e-3), "{steps:?}");
+        assert!(
+            steps.iter().all(|a| (a - steps[0]).abs() < 1e-3),
+            "{steps:?}"
+        );
         assert_eq!(
             Interpolation::new(a.clone(), b, 0).unwrap_err(),
             LatentError::NoBars
@@ -441,7 +447,10 @@ mod tests {
         assert_eq!(serde_json::from_str::<Presets>(&json).unwrap(), p);
         std::fs::write(&path, b"{\"x\": [1.0, \"a\"]}").unwrap();
         let e = Presets::load_file(&path).unwrap_err().to_string();
-        assert!(e.contains("presets.json") && e.contains("not a presets file"), "{e}");
+        assert!(
+            e.contains("presets.json") && e.contains("not a presets file"),
+            "{e}"
+        );
         let e = Presets::load_file(&dir.path().join("none.json"))
             .unwrap_err()
             .to_string();
