@@ -3,6 +3,12 @@
 //! vector, interpolate along the sphere over N bars, take a seeded random walk, and keep named
 //! presets. Everything here is pure and cheap; the engine calls it and hands the new z to the
 //! stream, which takes effect from the next note.
+//!
+//! The engine's commands map to: `sample` -> [`sample`]; `encode FILE` -> [`encode_file`];
+//! `set D V` -> [`set`]; `nudge D DELTA` -> [`nudge`]; `add ATTR AMOUNT` -> [`add_attribute`]
+//! with vectors from [`super::attributes::load_or_compute`]; `interp A B BARS` ->
+//! [`Interpolation::at_bar`] once per bar; `walk STEP` -> [`RandomWalk::step`]; `preset save/load`
+//! -> [`Presets`]; `attributes` -> [`super::attributes::AttributeVectors::names`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
