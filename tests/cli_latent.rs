@@ -1,0 +1,118 @@
+//! `improv eval` and `improv bench latent` as a user runs them, on the bundled LSTM and corpus.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn improv(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_improv"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("IMPROV_HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn eval_prints_four_sets_and_a_summary() {
+    let home = tempfile::tempdir().unwrap();
+    let o = improv(
+        home.path(),
+        &[
+            "eval",
+            "--model",
+            "models/vae-lstm-small",
+            "--samples",
+            "4",
+            "--bars",
+            "2",
+            "--windows",
+            "64",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    assert_eq!(v.len(), 5);
+    let sets: Vec<&str> = v[..4].iter().map(|r| r["set"].as_str().unwrap()).collect();
+    assert_eq!(sets, ["generated", "argmax", "training", "ngram"]);
+    for r in &v[..4] {
+        assert_eq!(r["pieces"], 4);
+        assert_eq!(r["metrics"].as_object().unwrap().len(), 10);
+    }
+    let acc = v[4]["reconstruction"]["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.2 && acc < 1.0, "{acc}");
+    assert_eq!(v[4]["reconstruction"]["windows"], 64);
+
+    let o = improv(
+        home.path(),
+        &[
+            "eval",
+            "--model",
+            "models/vae-lstm-small",
+            "--genre",
+            "g.json",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--genre g.json") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_latent_names_the_known_attributes_for_an_unknown_one() {
+    let home = tempfile::tempdir().unwrap();
+    let o = improv(
+        home.path(),
+        &[
+            "bench",
+            "latent",
+            "--model",
+            "models/vae-lstm-small",
+            "--windows",
+            "128",
+            "--attributes",
+            "loudness",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown attribute 'loudness'") && err.contains("syncopation"),
+        "{err}"
+    );
+    let o = improv(
+        home.path(),
+        &[
+            "bench",
+            "latent",
+            "--model",
+            "models/vae-lstm-small",
+            "--windows",
+            "128",
+            "--attributes",
+            "pitch_height",
+            "--seeds",
+            "2",
+            "--steps",
+            "3",
+            "--bars",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0]["attribute"], "pitch_height");
+    assert_eq!(v[0]["means"].as_array().unwrap().len(), 3);
+    assert_eq!(v[1]["windows"], 128);
+}
