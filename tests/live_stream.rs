@@ -10,7 +10,6 @@ use improv::generate::sample::Sampling;
 use improv::generate::stream::{Controls, NoteStream, StreamError};
 use improv::model::checkpoint::{self, CheckpointMeta};
 use improv::model::{Model, Vae};
-use improv::music::tokens::Tokenizer;
 use improv::music::Note;
 use improv::rng::Rng;
 

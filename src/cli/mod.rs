@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_model;
+mod bench_stream;
 mod bench_timing;
 mod corpus;
 mod generate;

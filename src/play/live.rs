@@ -217,6 +217,11 @@ impl LiveSource {
         &self.gen
     }
 
+    /// Notes generated and not handed over yet.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Samples up to `budget` tokens, queueing the notes; stops early at `until` beats.
     fn generate(&mut self, until: f64, budget: usize) -> usize {
         let mut used = 0;

@@ -8,7 +8,6 @@ use crate::generate::piece;
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::{Model, Vae};
-use crate::music::tokens::Tokenizer;
 use crate::play::msg::MidiMsg;
 use crate::play::schedule::Schedule;
 use crate::play::sink::hanging_notes;

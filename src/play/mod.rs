@@ -1,5 +1,6 @@
 //! Real-time playback: the clock, the pure schedule, the scheduler thread and its sinks.
 
+pub mod capture;
 pub mod clock;
 pub mod clock_in;
 pub mod histogram;
