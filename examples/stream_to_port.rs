@@ -109,7 +109,7 @@ fn main() -> Result<()> {
     while !player.is_done() && started.elapsed() < limit {
         if !steered && player.position() >= beats / 2.0 {
             let z = piece::sample_latent(meta.model.latent, &mut rng);
-            handle.update(Quantize::Now, |c| c.z = z);
+            handle.update(Quantize::Now, |c| c.z = z)?;
             steered = true;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -58,7 +58,7 @@ pub fn run(notes: usize, changes: usize) -> Result<()> {
             src.fill(pos + horizon, &mut out);
             while src.prepare(pos) {}
             let t = Instant::now();
-            handle.set(controls(2 + k as u64 % 2), Quantize::Now);
+            handle.set(controls(2 + k as u64 % 2), Quantize::Now)?;
             // The feeder's next turn: pick the change up, then work until a new note is queued.
             src.fill(pos + horizon, &mut out);
             while src.queued() == 0 && src.prepare(pos) {}

@@ -9,7 +9,7 @@
 //! ```ignore
 //! let (source, handle) = LiveSource::new(stream, LiveConfig::default());
 //! player.feed(Box::new(source))?;
-//! handle.set(new_controls, Quantize::Now);       // heard within ~100 ms
+//! handle.set(new_controls, Quantize::Now)?;      // heard within ~100 ms
 //! handle.swap_weights(model.stream(), step);    // from the next bar line
 //! let playing = handle.playing_weights();
 //! ```
@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::generate::stream::{Checkpoint, Controls, NoteStream};
+use crate::generate::stream::{Checkpoint, Controls, NoteStream, StreamError};
 use crate::model::TokenStream;
 use crate::music::Note;
 
@@ -86,6 +86,8 @@ struct HandleInner {
     changes: AtomicU64,
     notes: AtomicU64,
     tokens: AtomicU64,
+    /// Size of the latent the model takes.
+    latent: usize,
 }
 
 impl LiveHandle {
@@ -94,8 +96,16 @@ impl LiveHandle {
     }
 
     /// New controls (latent, sampling, seed) from the next note not yet handed over, or the
-    /// next beat or bar. A later call before the generator picks it up replaces it.
-    pub fn set(&self, controls: Controls, quantize: Quantize) {
+    /// next beat or bar. A later call before the generator picks it up replaces it. Illegal
+    /// sampling values or a latent of the wrong size are refused here, and the music goes on.
+    pub fn set(&self, controls: Controls, quantize: Quantize) -> Result<(), StreamError> {
+        controls.sampling.validate()?;
+        if controls.z.len() != self.inner.latent {
+            return Err(StreamError::Latent {
+                got: controls.z.len(),
+                want: self.inner.latent,
+            });
+        }
         *self
             .inner
             .controls
@@ -108,13 +118,18 @@ impl LiveHandle {
             weights,
             quantize,
         });
+        Ok(())
     }
 
     /// Changes the controls in place (`f` gets the latest ones set).
-    pub fn update(&self, quantize: Quantize, f: impl FnOnce(&mut Controls)) {
+    pub fn update(
+        &self,
+        quantize: Quantize,
+        f: impl FnOnce(&mut Controls),
+    ) -> Result<(), StreamError> {
         let mut now = self.controls();
         f(&mut now);
-        self.set(now, quantize);
+        self.set(now, quantize)
     }
 
     /// The latest controls set (or those the source started with).
@@ -198,6 +213,7 @@ impl LiveSource {
                 changes: AtomicU64::new(0),
                 notes: AtomicU64::new(0),
                 tokens: AtomicU64::new(0),
+                latent: gen.controls().z.len(),
             }),
         };
         let src = LiveSource {
@@ -279,7 +295,8 @@ impl LiveSource {
             self.gen.swap_weights(stream, label, beat);
         }
         if let Some(c) = change.controls {
-            // The handle validated nothing; a bad value keeps the old controls playing.
+            // The handle has validated the controls; were one refused anyway, the old ones
+            // would go on playing.
             let _ = self.gen.set_controls(c, beat);
         }
         self.gen.raise_floor(beat);

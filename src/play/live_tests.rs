@@ -80,7 +80,7 @@ fn simulate(
         let pos = schedule.beat_at(t);
         if t >= at {
             match action.take() {
-                Some(Action::Set(c, q)) => handle.set(c, q),
+                Some(Action::Set(c, q)) => handle.set(c, q).unwrap(),
                 Some(Action::Swap(s, label)) => handle.swap_weights(s, label),
                 None => {}
             }
@@ -207,6 +207,18 @@ fn a_change_is_heard_within_the_horizon() {
 fn a_quantized_change_lands_on_the_next_bar_or_beat() {
     check_change("vae-transformer-small", Quantize::Bar);
     check_change("vae-lstm-small", Quantize::Beat);
+}
+
+#[test]
+fn the_handle_refuses_bad_controls() {
+    let (model, meta) = load("vae-lstm-small");
+    let gen = NoteStream::new(model.stream(), 1, &meta, controls(&meta, 1, 5), &[]).unwrap();
+    let (_src, handle) = LiveSource::new(gen, LiveConfig::default());
+    let err = handle.update(Quantize::Now, |c| c.sampling.top_p = Some(1.5));
+    assert!(err.unwrap_err().to_string().contains("top-p"));
+    let err = handle.update(Quantize::Bar, |c| c.z.push(0.0));
+    assert!(matches!(err, Err(StreamError::Latent { .. })));
+    assert_eq!(handle.controls(), controls(&meta, 1, 5));
 }
 
 #[test]
