@@ -79,6 +79,16 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The live note stream on the bundled models: tokens/s, notes/s, and the time from a
+    /// control change to the first regenerated note (p50, p99).
+    Stream {
+        #[arg(long, default_value_t = 2000)]
+        notes: usize,
+        #[arg(long, default_value_t = 200)]
+        changes: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
@@ -138,6 +148,11 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             };
             super::bench_model::infer(models, preset, steps.max(1), vocab)
         }
+        BenchCmd::Stream {
+            notes,
+            changes,
+            json: _,
+        } => super::bench_stream::run(notes.max(1), changes.max(1)),
     }
 }
 

@@ -17,7 +17,7 @@ use improv::analysis::stats::mean_std;
 use improv::corpus::{Corpus, LoadOptions};
 use improv::generate::attributes::{self, AttributeVector, VectorOptions, STYLE_PREFIX};
 use improv::generate::latent;
-use improv::generate::piece::{self, GenerateOptions};
+use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::sample::Sampling;
 use improv::model::{checkpoint, Model};
 use improv::rng::Rng;
@@ -148,6 +148,7 @@ pub fn run(a: LatentArgs) -> Result<()> {
                     .map(|(x, d)| x + amounts[k] * v.sd * d)
                     .collect();
                 let opts = GenerateOptions {
+                    mode: Mode::Stream,
                     sampling: sampling.clone(),
                     notes: None,
                     bars: Some(a.bars),

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use improv::analysis::metrics::{compare, Metrics, NAMES};
 use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::generate::latent;
-use improv::generate::piece::{self, GenerateOptions};
+use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::recon::reconstruction;
 use improv::generate::sample::Sampling;
 use improv::model::checkpoint::{self, CheckpointMeta};
@@ -174,6 +174,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
                 let z = latent::sample(meta.model.latent, &mut Rng::new(seed));
                 let opts = GenerateOptions {
+                    mode: Mode::Stream,
                     sampling: s.clone(),
                     notes: None,
                     bars: Some(a.bars),

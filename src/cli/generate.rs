@@ -8,11 +8,12 @@ use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::corpus::{Corpus, LoadOptions};
-use improv::generate::latent;
-use improv::generate::piece::{self, GenerateOptions};
+use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::sample::Sampling;
+use improv::generate::{latent, notes_text};
 use improv::model::checkpoint;
 use improv::music::midi;
+use improv::play::{capture, MidiIn, MonotonicClock};
 use improv::rng::Rng;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -20,6 +21,14 @@ enum LatentChoice {
     Sample,
     Encode,
     Zero,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    /// One decoder carries its state from token to token.
+    Stream,
+    /// The paper's way: each token from a fresh decoder over the last window.
+    Sliding,
 }
 
 #[derive(Args)]
@@ -45,14 +54,30 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1.0)]
     repetition_penalty: f32,
     /// Continue the last window of this MIDI file.
-    #[arg(long, conflicts_with = "prime_corpus")]
+    #[arg(long, conflicts_with_all = ["prime_corpus", "prime_notes", "prime_input"])]
     prime_file: Option<PathBuf>,
     /// Continue a random window of this corpus (the paper's way).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["prime_notes", "prime_input"])]
     prime_corpus: Option<PathBuf>,
+    /// Continue a typed note list, e.g. "c4 e4 g4/2 r c5:8" (see README).
+    #[arg(long, conflicts_with = "prime_input")]
+    prime_notes: Option<String>,
+    /// Call and response: capture what is played on this MIDI input port (from its first
+    /// note, for --prime-bars bars of 4 beats at --tempo) and answer it (latent: encode).
+    #[arg(long)]
+    prime_input: Option<String>,
+    #[arg(long, default_value_t = 2)]
+    prime_bars: usize,
+    /// Seconds to wait for the first note on --prime-input.
+    #[arg(long, default_value_t = 30.0)]
+    prime_wait: f64,
     /// The latent: drawn from N(0, I) ("sample"), the primer's posterior mean ("encode"), or 0.
-    #[arg(long, value_enum, default_value = "sample")]
-    latent: LatentChoice,
+    /// Default: encode with --prime-input, else sample.
+    #[arg(long, value_enum)]
+    latent: Option<LatentChoice>,
+    /// How the decoder carries context: one stream, or the paper's sliding window.
+    #[arg(long, value_enum, default_value = "stream")]
+    mode: ModeArg,
     /// The random seed: the same seed gives the same piece.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -69,7 +94,35 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
     let window = meta.model.window;
     let mut rng = Rng::new(a.seed);
-    let primer: Vec<u32> = if let Some(f) = &a.prime_file {
+    let encode_seq = |seq: &improv::music::NoteSeq, what: &str| -> Result<Vec<u32>> {
+        let tokens = meta
+            .tokenizer
+            .build()
+            .encode(seq, None)
+            .with_context(|| what.to_string())?;
+        let (ids, _) = meta.vocab.encode(&tokens);
+        if ids.len() < 2 {
+            bail!("{what}: no notes the model knows");
+        }
+        Ok(ids[ids.len().saturating_sub(window)..].to_vec())
+    };
+    let primer: Vec<u32> = if let Some(text) = &a.prime_notes {
+        let seq = notes_text::parse_notes(text, a.tempo)
+            .map_err(|e| anyhow::anyhow!("generate --prime-notes: {e}"))?;
+        encode_seq(&seq, "generate --prime-notes")?
+    } else if let Some(port) = &a.prime_input {
+        let clock = MonotonicClock::shared();
+        let mut input = MidiIn::connect(port, clock.clone())
+            .with_context(|| format!("generate --prime-input {port}"))?;
+        eprintln!(
+            "listening on {}: play {} bars at {} BPM",
+            input.name, a.prime_bars, a.tempo
+        );
+        let beats = a.prime_bars.max(1) as f64 * 4.0;
+        let seq = capture::capture(&mut input, &clock, beats, a.tempo, a.prime_wait)
+            .context("generate --prime-input")?;
+        encode_seq(&seq, "generate --prime-input")?
+    } else if let Some(f) = &a.prime_file {
         let seq = midi::read_file(f)?.seq;
         let tokens = meta
             .tokenizer
@@ -100,11 +153,16 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     } else {
         piece::empty_primer(&meta)
     };
-    let z = match a.latent {
+    let latent = a.latent.unwrap_or(if a.prime_input.is_some() {
+        LatentChoice::Encode
+    } else {
+        LatentChoice::Sample
+    });
+    let z = match latent {
         LatentChoice::Sample => piece::sample_latent(meta.model.latent, &mut rng),
         LatentChoice::Zero => vec![0.0; meta.model.latent],
         LatentChoice::Encode => latent::encode_mean(&model, &primer, window).with_context(|| {
-            "generate --latent encode: needs a primer of at least two tokens (--prime-file or --prime-corpus)"
+            "generate --latent encode: needs a primer of at least two tokens (--prime-file, --prime-corpus, --prime-notes or --prime-input)"
         })?,
     };
     let opts = GenerateOptions {
@@ -122,6 +180,10 @@ pub fn run(a: GenerateArgs) -> Result<()> {
             Some(a.notes.unwrap_or(100))
         },
         bars: a.bars,
+        mode: match a.mode {
+            ModeArg::Stream => Mode::Stream,
+            ModeArg::Sliding => Mode::Sliding { window },
+        },
         seed: a.seed,
         ..GenerateOptions::default()
     };

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_latent;
 mod bench_model;
+mod bench_stream;
 mod bench_timing;
 mod corpus;
 mod eval;

@@ -9,10 +9,22 @@ use crate::rng::Rng;
 
 use super::sample::{SampleError, Sampling};
 
+/// How the decoder carries context from token to token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// One stream carries its state from token to token (as the live player does).
+    #[default]
+    Stream,
+    /// The paper's way: for each new token the decoder starts afresh (reset to z) and reads the
+    /// last `window` tokens; one token out, shift, repeat.
+    Sliding { window: usize },
+}
+
 /// How much to generate and how.
 #[derive(Clone, Debug)]
 pub struct GenerateOptions {
     pub sampling: Sampling,
+    pub mode: Mode,
     /// Stop after this many notes (event tokens: a velocity token ends a note; paper tokens:
     /// every note or chord token).
     pub notes: Option<usize>,
@@ -27,6 +39,7 @@ impl Default for GenerateOptions {
     fn default() -> Self {
         GenerateOptions {
             sampling: Sampling::default(),
+            mode: Mode::Stream,
             notes: Some(100),
             bars: None,
             max_tokens: 20_000,
@@ -59,8 +72,22 @@ pub fn generate_ids(
     stream.reset(z);
     let mut recent: Vec<u32> = primer.to_vec();
     let mut logits: Vec<f32> = Vec::new();
-    for &id in primer {
-        logits = stream.step(id).to_vec();
+    // Sliding: the logits of the next token from a fresh decoder over the last `window` ids.
+    let slide = |stream: &mut Box<dyn crate::model::TokenStream>, recent: &[u32], w: usize| {
+        stream.reset(z);
+        let mut last = Vec::new();
+        for &id in &recent[recent.len().saturating_sub(w.max(1))..] {
+            last = stream.step(id).to_vec();
+        }
+        last
+    };
+    match opts.mode {
+        Mode::Stream => {
+            for &id in primer {
+                logits = stream.step(id).to_vec();
+            }
+        }
+        Mode::Sliding { window } => logits = slide(&mut stream, &recent, window),
     }
     let (mut out, mut notes, mut bars) = (Vec::new(), 0usize, 0usize);
     while out.len() < opts.max_tokens {
@@ -78,7 +105,10 @@ pub fn generate_ids(
         if opts.notes.is_some_and(|n| notes >= n) {
             break;
         }
-        logits = stream.step(id).to_vec();
+        logits = match opts.mode {
+            Mode::Stream => stream.step(id).to_vec(),
+            Mode::Sliding { window } => slide(&mut stream, &recent, window),
+        };
     }
     Ok(out)
 }

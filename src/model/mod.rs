@@ -15,7 +15,7 @@ pub mod vae_lstm;
 pub mod vae_transformer;
 
 pub use config::{ModelConfig, ModelKind, Preset};
-pub use vae::{Model, TokenStream, Vae, VaeOutput};
+pub use vae::{Model, StreamState, TokenStream, Vae, VaeOutput};
 
 use dfdx::prelude::*;
 use rand::distributions::{Distribution, Uniform};

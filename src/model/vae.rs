@@ -51,6 +51,33 @@ pub trait TokenStream: Send {
     /// How many of the tokens fed the last prediction saw directly (the LSTM: all of them since
     /// the reset; the Transformer: those in its cache).
     fn context_len(&self) -> usize;
+    /// The carried state (the LSTM's `(h, c)` per layer and lifted latent; the Transformer's
+    /// key/value caches and prefix) and the last logits, without the weights: cheap enough to
+    /// keep one per generated note.
+    fn save(&self) -> StreamState;
+    /// Puts back a state `save` gave; the next `step` then gives exactly the logits the saved
+    /// stream would have. False (and nothing changed) when the state came from a stream of
+    /// another kind or shape.
+    fn restore(&mut self, state: &StreamState) -> bool;
+}
+
+/// A saved [`TokenStream`] state. Opaque: only a stream of the same kind and shape takes it back.
+pub struct StreamState(Box<dyn std::any::Any + Send + Sync>);
+
+impl StreamState {
+    pub fn new<S: std::any::Any + Send + Sync>(state: S) -> Self {
+        StreamState(Box::new(state))
+    }
+
+    pub fn get<S: std::any::Any>(&self) -> Option<&S> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for StreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamState")
+    }
 }
 
 /// Either model, chosen at run time from a config.

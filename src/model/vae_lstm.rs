@@ -9,7 +9,7 @@ use super::config::ModelConfig;
 use super::embed::embedded_linear;
 use super::linalg::{matmul_serial, to_vec};
 use super::lstm::{Lstm, LstmConfig, LstmState, LstmWeights};
-use super::vae::{last_rows, word_mask, TokenStream, Vae};
+use super::vae::{last_rows, word_mask, StreamState, TokenStream, Vae};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -187,7 +187,47 @@ pub struct LstmStream {
     fed: usize,
 }
 
+/// What an [`LstmStream`] carries from token to token.
+#[derive(Clone)]
+struct LstmSaved {
+    state: LstmState<f32>,
+    lifted: Vec<f32>,
+    logits: Vec<f32>,
+    fed: usize,
+}
+
 impl TokenStream for LstmStream {
+    fn save(&self) -> StreamState {
+        StreamState::new(LstmSaved {
+            state: self.state.clone(),
+            lifted: self.lifted.clone(),
+            logits: self.logits.clone(),
+            fed: self.fed,
+        })
+    }
+
+    fn restore(&mut self, saved: &StreamState) -> bool {
+        let Some(s) = saved.get::<LstmSaved>() else {
+            return false;
+        };
+        if s.lifted.len() != self.lifted.len()
+            || s.logits.len() != self.logits.len()
+            || s.state.h.len() != self.state.h.len()
+            || s.state
+                .h
+                .iter()
+                .zip(&self.state.h)
+                .any(|(a, b)| a.len() != b.len())
+        {
+            return false;
+        }
+        self.state.clone_from(&s.state);
+        self.lifted.copy_from_slice(&s.lifted);
+        self.logits.copy_from_slice(&s.logits);
+        self.fed = s.fed;
+        true
+    }
+
     fn reset(&mut self, z: &[f32]) {
         let e = self.lifted.len();
         self.lifted.copy_from_slice(&self.up_b);

@@ -11,7 +11,7 @@ use super::config::ModelConfig;
 use super::transformer::{
     dense_row, layer_norm, layer_norm_row, Block, BlockWeights, Dropout, Scratch,
 };
-use super::vae::{id_tensor, word_mask, TokenStream, Vae};
+use super::vae::{id_tensor, word_mask, StreamState, TokenStream, Vae};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -276,6 +276,25 @@ impl Lane {
     fn len(&self) -> usize {
         self.caches[0].len
     }
+
+    /// Copies `other` in, reusing this lane's buffers.
+    fn copy_from(&mut self, other: &Lane) {
+        for (c, o) in self.caches.iter_mut().zip(&other.caches) {
+            c.keys.clone_from(&o.keys);
+            c.values.clone_from(&o.values);
+            c.len = o.len;
+        }
+        self.x.copy_from_slice(&other.x);
+    }
+}
+
+/// What a [`TransformerStream`] carries: both lanes, the lifted latent and the last logits.
+#[derive(Clone)]
+struct TransformerSaved {
+    main: Lane,
+    shadow: Lane,
+    prefix: Vec<f32>,
+    logits: Vec<f32>,
 }
 
 /// The VAE-Transformer's decoder on plain weights. Two lanes of caches: the main one predicts;
@@ -375,5 +394,33 @@ impl TokenStream for TransformerStream {
 
     fn context_len(&self) -> usize {
         self.main.len() - 1
+    }
+
+    fn save(&self) -> StreamState {
+        StreamState::new(TransformerSaved {
+            main: self.main.clone(),
+            shadow: self.shadow.clone(),
+            prefix: self.prefix.clone(),
+            logits: self.logits.clone(),
+        })
+    }
+
+    fn restore(&mut self, saved: &StreamState) -> bool {
+        let Some(s) = saved.get::<TransformerSaved>() else {
+            return false;
+        };
+        let fits = |a: &Lane, b: &Lane| a.caches.len() == b.caches.len() && a.x.len() == b.x.len();
+        if !fits(&s.main, &self.main)
+            || !fits(&s.shadow, &self.shadow)
+            || s.prefix.len() != self.prefix.len()
+            || s.logits.len() != self.logits.len()
+        {
+            return false;
+        }
+        self.main.copy_from(&s.main);
+        self.shadow.copy_from(&s.shadow);
+        self.prefix.copy_from_slice(&s.prefix);
+        self.logits.copy_from_slice(&s.logits);
+        true
     }
 }

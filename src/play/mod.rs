@@ -1,8 +1,10 @@
 //! Real-time playback: the clock, the pure schedule, the scheduler thread and its sinks.
 
+pub mod capture;
 pub mod clock;
 pub mod clock_in;
 pub mod histogram;
+pub mod live;
 pub mod midi_port;
 pub mod msg;
 pub mod params;
@@ -17,6 +19,7 @@ pub mod source;
 pub mod transport;
 
 pub use clock::{Clock, FakeClock, MonotonicClock};
+pub use live::{LiveConfig, LiveHandle, LiveSource, Quantize};
 pub use midi_port::{InputEvent, MidiIn, MidiPortSink, PortError};
 pub use msg::MidiMsg;
 pub use params::{LiveParams, Params};

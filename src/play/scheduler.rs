@@ -75,7 +75,7 @@ enum Command {
 struct Shared {
     params: LiveParams,
     beat: Arc<AtomicU64>,
-    bpm: AtomicU64,
+    bpm: Arc<AtomicU64>,
     playing: AtomicBool,
     done: AtomicBool,
     rt: AtomicI32,
@@ -103,6 +103,7 @@ pub struct Player {
     sinks: Vec<SinkInfo>,
     next_id: usize,
     lookahead: f64,
+    bpm: f64,
     started: bool,
 }
 
@@ -149,6 +150,7 @@ impl Player {
             sinks: Vec::new(),
             next_id: 0,
             lookahead: cfg.lookahead,
+            bpm: cfg.bpm,
             started: false,
         })
     }
@@ -214,11 +216,14 @@ impl Player {
             .collect()
     }
 
-    /// Plays `source`, fed `lookahead` beats (at least a bar) ahead on a feeder thread.
+    /// Plays `source`, fed `lookahead` beats (at least a bar; or the source's own horizon) ahead
+    /// on a feeder thread.
     pub fn feed(&mut self, source: Box<dyn NoteSource>) -> Result<(), PlayerError> {
         let tx = self.items.take().ok_or(PlayerError::AlreadyFed)?;
         let state = FeedState {
             beat: self.shared.beat.clone(),
+            bpm: self.shared.bpm.clone(),
+            start_bpm: self.bpm,
             quit: self.shared.feeder_quit.clone(),
         };
         self.feeder = Some(spawn_feeder(source, tx, self.lookahead, state)?);

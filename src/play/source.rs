@@ -19,6 +19,17 @@ pub trait NoteSource: Send {
     fn bar_beats(&self) -> f64 {
         4.0
     }
+    /// How far ahead of the playhead the feeder hands items over, in seconds. `None` (the
+    /// default): the player's lookahead in beats, at least a bar. A live generator answers a
+    /// short horizon, so that what it has not handed over yet it can still change.
+    fn horizon_secs(&self) -> Option<f64> {
+        None
+    }
+    /// Called by the feeder when it has nothing to hand over, with the playhead in beats:
+    /// a chance to work ahead (generate) in small steps. True when there is more to do now.
+    fn prepare(&mut self, _playhead: f64) -> bool {
+        false
+    }
 }
 
 /// Plays a whole `NoteSeq` once, with its tempo changes.
@@ -72,10 +83,27 @@ impl NoteSource for SeqSource {
     }
 }
 
-/// The shared position the feeder reads and the stop flag it obeys.
+/// The shared position and tempo the feeder reads and the stop flag it obeys.
 pub(crate) struct FeedState {
     pub beat: Arc<AtomicU64>,
+    pub bpm: Arc<AtomicU64>,
+    /// Tempo until the scheduler publishes one.
+    pub start_bpm: f64,
     pub quit: Arc<AtomicBool>,
+}
+
+impl FeedState {
+    /// Beats the feeder stays ahead for `source`.
+    fn ahead(&self, source: &dyn NoteSource, lookahead: f64) -> f64 {
+        match source.horizon_secs() {
+            Some(h) => {
+                let bpm = f64::from_bits(self.bpm.load(Ordering::Relaxed));
+                let bpm = if bpm > 0.0 { bpm } else { self.start_bpm };
+                h * bpm / 60.0
+            }
+            None => lookahead.max(source.bar_beats()),
+        }
+    }
 }
 
 /// Moves items from `buf` into the ring while there is room; false when the ring is full.
@@ -92,14 +120,15 @@ fn drain(buf: &mut Vec<Item>, sent: &mut usize, tx: &mut rtrb::Producer<Item>) -
 }
 
 /// Fills the first window now (so the first notes are queued before playback starts), then keeps
-/// the queue `lookahead` beats (at least one bar) ahead of the playhead on a thread of its own.
+/// the queue `lookahead` beats (at least one bar; or the source's own horizon) ahead of the
+/// playhead on a thread of its own.
 pub(crate) fn spawn_feeder(
     mut source: Box<dyn NoteSource>,
     mut tx: rtrb::Producer<Item>,
     lookahead: f64,
     state: FeedState,
 ) -> std::io::Result<JoinHandle<()>> {
-    let ahead = lookahead.max(source.bar_beats());
+    let ahead = state.ahead(&*source, lookahead);
     let mut buf = Vec::new();
     let mut sent = 0;
     let mut ended = source.fill(ahead, &mut buf);
@@ -117,9 +146,13 @@ pub(crate) fn spawn_feeder(
                         break;
                     }
                     let pos = f64::from_bits(state.beat.load(Ordering::Relaxed));
+                    let ahead = state.ahead(&*source, lookahead);
                     if pos + ahead > until {
                         until = pos + ahead;
                         ended = source.fill(until, &mut buf);
+                        continue;
+                    }
+                    if source.prepare(pos) {
                         continue;
                     }
                 }
