@@ -32,3 +32,8 @@ pub use grammar::{help_text, CommandSpec, COMMANDS};
 pub use handle::{Engine, EngineHandle, EngineOptions, SnapshotReader};
 pub use parse::{is_blank, parse, words, ParseError, Word};
 pub use snapshot::*;
+
+#[cfg(test)]
+mod complete_tests;
+#[cfg(test)]
+mod parse_tests;
