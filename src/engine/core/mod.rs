@@ -329,10 +329,10 @@ impl Core {
         // Commands that finish later block the queue and answer from `poll_blocker`.
         let result: Result<Option<(String, Block)>, String> = match command {
             Command::LoadCorpus { path } => self
-                .load_corpus(path)
+                .load_corpus(resolve_input(path))
                 .map(|b| Some(("load corpus".into(), b))),
             Command::ModelLoad { path } => self
-                .load_model(path)
+                .load_model(resolve_input(path))
                 .map(|b| Some(("model load".into(), b))),
             Command::Gen(g) => self.generate(g).map(|b| Some(("gen".into(), b))),
             Command::Play => match self.models.piece.is_none() {
@@ -395,7 +395,7 @@ impl Core {
                 Err(e) => Err(e),
             },
             Command::Run(path) => {
-                match self.run_script(id, &path) {
+                match self.run_script(id, &resolve_input(path)) {
                     // Done comes with the script's end marker.
                     Ok(()) => return,
                     Err(e) => Err(e),
@@ -455,7 +455,7 @@ impl Core {
             Command::Latency { sink, ms } => self.play.latency(&sink, ms),
             Command::Record(r) => self.play.record(r, &self.events),
             Command::Clock(ClockCmd::Out(on)) => self.play.clock_out(on, &self.events),
-            Command::Watch(path) => self.watch(path),
+            Command::Watch(path) => self.watch(path.map(resolve_input)),
             Command::Session(SessionCmd::Save(name)) => self.save_session(&name),
             Command::Help(topic) => {
                 super::grammar::help_text(topic.as_deref()).map(|t| self.log(t))
@@ -494,6 +494,18 @@ impl Core {
         self.publish();
         self.emit(Event::Quit);
     }
+}
+
+/// A relative path that is not here but is in the bundle (`data`, `models/...`, `sessions/...`)
+/// means the bundled one, so the example sessions work from any folder.
+pub(super) fn resolve_input(path: PathBuf) -> PathBuf {
+    if path.is_relative() && !path.exists() {
+        let bundled = crate::paths::bundle_root().join(&path);
+        if bundled.exists() {
+            return bundled;
+        }
+    }
+    path
 }
 
 fn unavailable(what: &str, branch: &str) -> String {
