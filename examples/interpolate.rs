@@ -1,5 +1,6 @@
-//! Encode two MIDI files with a bundled model and write the interpolation between them: two bars
-//! from each of `STEPS` latents spaced along the sphere from the first piece's to the second's.
+//! Encode two MIDI files with a bundled model (each the mean latent of its windows) and write the
+//! interpolation between them: two bars from each of the `STEPS` latents of a spherical
+//! interpolation schedule from the first piece's latent to the second's.
 //!
 //!     cargo run --release --example interpolate -- A.mid B.mid OUT.mid
 //!
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use dfdx::prelude::Cpu;
-use improv::generate::latent::{encode_mean, slerp};
+use improv::generate::latent::{encode_seed, Interpolation};
 use improv::generate::piece::{self, GenerateOptions};
 use improv::model::checkpoint;
 use improv::music::{midi, Note, NoteSeq};
@@ -33,7 +34,7 @@ fn main() -> Result<()> {
         let seq = midi::read_file(path)?.seq;
         let tokens = tokenizer.encode(&seq, None).context("tokenize")?;
         let ids = meta.vocab.encode(&tokens).0;
-        let z = encode_mean(&model, &ids, meta.model.window)
+        let z = encode_seed(&model, &ids, meta.model.window)
             .with_context(|| format!("{}: too short to encode", path.display()))?;
         Ok((z, ids))
     };
@@ -41,8 +42,8 @@ fn main() -> Result<()> {
     let (zb, _) = latent_of(&b)?;
     let mut notes: Vec<Note> = Vec::new();
     let mut offset = 0.0;
-    for step in 0..STEPS {
-        let z = slerp(&za, &zb, step as f32 / (STEPS - 1) as f32);
+    let schedule = Interpolation::new(za, zb, STEPS - 1)?.schedule();
+    for (step, z) in schedule.iter().enumerate() {
         let opts = GenerateOptions {
             notes: None,
             bars: Some(2),
@@ -53,7 +54,7 @@ fn main() -> Result<()> {
             &model,
             &meta,
             &ids_a[ids_a.len().saturating_sub(8)..],
-            &z,
+            z,
             &opts,
         )?;
         let part = piece::decode(&meta, &ids, 110.0);

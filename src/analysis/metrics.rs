@@ -132,8 +132,7 @@ impl Metrics {
                 sounding[a..b].iter_mut().for_each(|s| *s += 1);
             }
         }
-        let active: Vec<u32> = sounding.iter().copied().filter(|&s| s > 0).collect();
-        let polyphony = active.iter().sum::<u32>() as f64 / active.len().max(1) as f64;
+        let polyphony = mean_active(&sounding);
         let mut any_sound = vec![false; steps];
         for n in &seq.notes {
             let a = ((n.start * STEPS as f64).round() as usize).min(steps - 1);
@@ -200,6 +199,24 @@ impl Metrics {
             repetition_rate,
         }
     }
+}
+
+fn mean_active(sounding: &[u32]) -> f64 {
+    let active: Vec<u32> = sounding.iter().copied().filter(|&s| s > 0).collect();
+    active.iter().sum::<u32>() as f64 / active.len().max(1) as f64
+}
+
+/// Mean number of pitched (non-drum) notes sounding at the 1/12-beat grid steps where at least
+/// one sounds (the `polyphony` of [`Metrics`]); 0 without pitched notes.
+pub fn polyphony(seq: &NoteSeq) -> f64 {
+    let steps = (seq.end * STEPS as f64).ceil().max(1.0) as usize;
+    let mut sounding = vec![0u32; steps];
+    for n in seq.notes.iter().filter(|n| n.channel != DRUM_CHANNEL) {
+        let a = ((n.start * STEPS as f64).round() as usize).min(steps - 1);
+        let b = ((n.end() * STEPS as f64).round() as usize).clamp(a + 1, steps);
+        sounding[a..b].iter_mut().for_each(|s| *s += 1);
+    }
+    mean_active(&sounding)
 }
 
 /// How a set of values of one metric compares with a reference set.

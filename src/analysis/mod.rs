@@ -1,5 +1,6 @@
 //! Listening to music by numbers: audio rendering and features for genre classification.
 
+pub mod attributes;
 pub mod classify;
 pub mod dsp;
 pub mod features;

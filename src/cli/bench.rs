@@ -62,6 +62,9 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// How well each attribute vector moves its attribute (Spearman rho between the amount
+    /// added and the attribute measured on generated notes).
+    Latent(super::bench_latent::LatentArgs),
     /// Latency of one next-token step with carried state (p50, p99), idle and beside training.
     Infer {
         /// Models to measure (default: both).
@@ -81,6 +84,7 @@ pub enum BenchCmd {
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Timing(a) => super::bench_timing::run(a),
+        BenchCmd::Latent(a) => super::bench_latent::run(a),
         BenchCmd::Corpus {
             dir,
             tokenizer,

@@ -1,9 +1,11 @@
 //! Command-line front end: parses arguments with clap and calls the library.
 
 mod bench;
+mod bench_latent;
 mod bench_model;
 mod bench_timing;
 mod corpus;
+mod eval;
 mod generate;
 mod genre;
 mod model;
@@ -52,6 +54,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Train a VAE on a MIDI folder.
     Train(train::TrainArgs),
+    /// Objective metrics of generated music beside the training set and an n-gram baseline.
+    Eval(eval::EvalArgs),
     /// Look at a trained model.
     #[command(subcommand)]
     Model(model::ModelCmd),
@@ -97,5 +101,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(m)) => model::run(m),
         Some(Command::Repl) => Ok(improv::repl::run()?),
         Some(Command::Run { file }) => Ok(improv::repl::run_file(&file)?),
+        Some(Command::Eval(e)) => eval::run(e),
     }
 }

@@ -1,6 +1,8 @@
-//! Generation: sampling the next token from a model's logits (and, with the models, primers,
-//! streams and latent steering).
+//! Generation: sampling the next token from a model's logits, pieces from primers, and latent
+//! steering (attribute vectors, interpolation, random walks, presets).
 
+pub mod attributes;
 pub mod latent;
 pub mod piece;
+pub mod recon;
 pub mod sample;

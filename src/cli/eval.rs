@@ -1,0 +1,340 @@
+//! `improv eval`: objective metrics of generated music beside the training set and an n-gram
+//! baseline. Four sets of pieces of the same length (`--bars` bars after a bar line): the model
+//! sampling at `--temperature` (top-p 0.95, as `improv generate`), the model with arg-max
+//! decoding (the paper's decoding, which repeats itself), bar-aligned passages of the training
+//! pieces, and a 5-gram Kneser-Ney model of the same training tokens sampled at temperature 1;
+//! every set is decoded by the same tokenizer at 120 BPM. For each set: every metric of
+//! `analysis::metrics` (mean and std) and its Yang-Lerch overlap and KL against the training set;
+//! then the latent's reconstruction accuracy on the validation windows.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use dfdx::prelude::Cpu;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use improv::analysis::metrics::{compare, Metrics, NAMES};
+use improv::corpus::{Corpus, LoadOptions, Split};
+use improv::generate::latent;
+use improv::generate::piece::{self, GenerateOptions};
+use improv::generate::recon::reconstruction;
+use improv::generate::sample::Sampling;
+use improv::model::checkpoint::{self, CheckpointMeta};
+use improv::model::ngram::KneserNey;
+use improv::music::tokens::Token;
+use improv::music::NoteSeq;
+use improv::rng::Rng;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A checkpoint folder (or a training folder with best/).
+    #[arg(long)]
+    model: PathBuf,
+    /// MIDI folder (default: the bundled corpus); the training set is its training split.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Pieces per set.
+    #[arg(long, default_value_t = 64)]
+    samples: usize,
+    /// Bars per piece.
+    #[arg(long, default_value_t = 8)]
+    bars: usize,
+    /// Sampling temperature of the "generated" set.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Validation windows for the reconstruction accuracy.
+    #[arg(long, default_value_t = 1000)]
+    windows: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Order of the n-gram baseline.
+    #[arg(long, default_value_t = 5)]
+    ngram_order: usize,
+    /// Genre fidelity with this genre classifier (needs `analysis::genre` fidelity functions,
+    /// which are not in this build yet).
+    #[arg(long)]
+    genre: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Ids of the tokens after the bar line of bar `start` up to (not including) the bar line that
+/// ends `bars + 1` bars later: what `generate_ids` returns after the empty primer.
+fn passage<'a>(ids: &'a [u32], bar_at: &[usize], start: usize, bars: usize) -> &'a [u32] {
+    &ids[bar_at[start] + 1..bar_at[start + bars + 1]]
+}
+
+/// The most tokens a piece of `bars + 1` bars may take: 200 a bar, about ten times the corpus's
+/// average, so a decoder stuck without a bar line (arg-max often is) still ends.
+fn max_tokens(bars: usize) -> usize {
+    200 * (bars + 1)
+}
+
+/// `n` bar-aligned passages of training pieces, picked at random by `seed`.
+fn training_set(
+    corpus: &Corpus,
+    meta: &CheckpointMeta,
+    val_fraction: f64,
+    bars: usize,
+    n: usize,
+    seed: u64,
+) -> Vec<Vec<u32>> {
+    let mut pieces: Vec<(Vec<u32>, Vec<usize>)> = corpus
+        .pieces_in(Split::Train, val_fraction)
+        .map(|p| {
+            let ids = meta.vocab.encode(&p.tokens).0;
+            let bar_at: Vec<usize> = ids
+                .iter()
+                .enumerate()
+                .filter(|(_, &id)| matches!(meta.vocab.token(id), Some(Token::Bar { .. })))
+                .map(|(i, _)| i)
+                .collect();
+            (ids, bar_at)
+        })
+        .filter(|(_, b)| b.len() > bars + 1)
+        .collect();
+    pieces.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rng = Rng::new(seed ^ 0x7EA1);
+    (0..n)
+        .filter_map(|_| {
+            let (ids, bar_at) = pieces.get(rng.below(pieces.len()))?;
+            let start = rng.below(bar_at.len() - bars - 1);
+            Some(passage(ids, bar_at, start, bars).to_vec())
+        })
+        .collect()
+}
+
+/// Samples from the n-gram model after `primer` the way `generate_ids` samples from a VAE:
+/// stop at the bar line that would start bar `bars + 1`.
+fn ngram_piece(
+    kn: &KneserNey,
+    meta: &CheckpointMeta,
+    primer: &[u32],
+    bars: usize,
+    seed: u64,
+) -> Vec<u32> {
+    let mut rng = Rng::new(seed);
+    let mut ctx = primer.to_vec();
+    let (mut out, mut seen) = (Vec::new(), 0usize);
+    while out.len() < max_tokens(bars) {
+        let probs: Vec<f64> = (0..kn.vocab as u32).map(|w| kn.prob(&ctx, w)).collect();
+        let mut u = rng.unit() * probs.iter().sum::<f64>();
+        let mut id = probs.len() as u32 - 1;
+        for (w, p) in probs.iter().enumerate() {
+            if u < *p {
+                id = w as u32;
+                break;
+            }
+            u -= p;
+        }
+        if let Some(Token::Bar { .. }) = meta.vocab.token(id) {
+            if seen >= bars {
+                break;
+            }
+            seen += 1;
+        }
+        out.push(id);
+        ctx.push(id);
+    }
+    out
+}
+
+pub fn run(a: EvalArgs) -> Result<()> {
+    if let Some(c) = &a.genre {
+        bail!(
+            "eval --genre {}: genre fidelity needs analysis::genre's fidelity functions, which are not in this build",
+            c.display()
+        );
+    }
+    if a.samples < 2 || a.bars == 0 {
+        bail!("eval: needs --samples >= 2 and --bars >= 1");
+    }
+    let dir = checkpoint::resolve(&a.model);
+    let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
+    let val_fraction = meta.training["config"]["val_fraction"]
+        .as_f64()
+        .unwrap_or(0.1);
+    let root = super::corpus_dir(a.corpus.clone());
+    let corpus = Corpus::load(&root, &LoadOptions::new(meta.tokenizer.clone()))?;
+    let sampling = Sampling {
+        temperature: a.temperature,
+        top_p: Some(a.top_p),
+        ..Sampling::default()
+    };
+    sampling.validate()?;
+    let primer = piece::empty_primer(&meta);
+    let generate = |s: &Sampling| -> Result<Vec<Vec<u32>>> {
+        (0..a.samples)
+            .into_par_iter()
+            .map(|i| {
+                let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+                let z = latent::sample(meta.model.latent, &mut Rng::new(seed));
+                let opts = GenerateOptions {
+                    sampling: s.clone(),
+                    notes: None,
+                    bars: Some(a.bars),
+                    max_tokens: max_tokens(a.bars),
+                    seed,
+                };
+                Ok(piece::generate_ids(&model, &meta, &primer, &z, &opts)?)
+            })
+            .collect()
+    };
+    let generated = generate(&sampling)?;
+    let argmax = generate(&Sampling {
+        argmax: true,
+        ..sampling.clone()
+    })?;
+    let training = training_set(&corpus, &meta, val_fraction, a.bars, a.samples, a.seed);
+    if training.len() < 2 {
+        bail!(
+            "eval: corpus {} has no training piece longer than {} bars",
+            root.display(),
+            a.bars + 1
+        );
+    }
+    let train_ids: Vec<Vec<u32>> = corpus
+        .pieces_in(Split::Train, val_fraction)
+        .map(|p| meta.vocab.encode(&p.tokens).0)
+        .collect();
+    let kn = KneserNey::train(
+        a.ngram_order,
+        meta.vocab.len(),
+        train_ids.iter().map(|s| s.as_slice()),
+    );
+    let ngram: Vec<Vec<u32>> = (0..a.samples)
+        .into_par_iter()
+        .map(|i| ngram_piece(&kn, &meta, &primer, a.bars, a.seed ^ (i as u64 + 1) << 20))
+        .collect();
+    let temp_label = format!("generated (T={})", a.temperature);
+    let sets: [(&str, &str, &[Vec<u32>]); 4] = [
+        ("generated", temp_label.as_str(), &generated),
+        ("argmax", "arg-max", &argmax),
+        ("training", "training set", &training),
+        ("ngram", "5-gram KN", &ngram),
+    ];
+    let metrics_of = |pieces: &[Vec<u32>]| -> Vec<[f64; 10]> {
+        pieces
+            .par_iter()
+            .map(|ids| {
+                let seq: NoteSeq = piece::decode(&meta, ids, 120.0);
+                Metrics::of(&seq).values()
+            })
+            .collect()
+    };
+    let values: Vec<Vec<[f64; 10]>> = sets.iter().map(|s| metrics_of(s.2)).collect();
+    let column = |set: usize, m: usize| values[set].iter().map(|v| v[m]).collect::<Vec<f64>>();
+    let reference = 2;
+    let mut rows: Vec<Value> = Vec::new();
+    for (k, (name, label, pieces)) in sets.iter().enumerate() {
+        let mut metrics = serde_json::Map::new();
+        for (m, metric) in NAMES.iter().enumerate() {
+            let c = compare(&column(k, m), &column(reference, m));
+            metrics.insert(
+                metric.to_string(),
+                json!({"mean": c.mean, "std": c.std, "overlap": c.overlap, "kl": c.kl}),
+            );
+        }
+        let notes: usize = pieces
+            .iter()
+            .map(|ids| piece::decode(&meta, ids, 120.0).notes.len())
+            .sum();
+        // Pieces that hit the token cap before their last bar line.
+        let stuck = if *name == "training" {
+            0
+        } else {
+            pieces
+                .iter()
+                .filter(|ids| ids.len() >= max_tokens(a.bars))
+                .count()
+        };
+        rows.push(json!({"set": name, "label": label, "pieces": pieces.len(), "bars": a.bars + 1, "stuck": stuck,
+                         "mean_notes": notes as f64 / pieces.len().max(1) as f64, "metrics": metrics}));
+    }
+    let window = meta.model.window;
+    let val = corpus.windows(
+        &meta.vocab,
+        Split::Validation,
+        val_fraction,
+        window,
+        window,
+        0,
+    );
+    let rec = reconstruction(&model, &val, a.windows, 64);
+    // The "done when" check: the generated set's mean within the training set's mean +- 1 std.
+    let within = |metric: &str| {
+        let m = NAMES.iter().position(|n| *n == metric).unwrap_or(0);
+        let (gm, _) = improv::analysis::stats::mean_std(&column(0, m));
+        let (tm, ts) = improv::analysis::stats::mean_std(&column(reference, m));
+        json!({"generated_mean": gm, "training_mean": tm, "training_std": ts,
+               "within_1_std": (gm - tm).abs() <= ts})
+    };
+    let summary = json!({
+        "model": dir.display().to_string(), "corpus": root.display().to_string(),
+        "reconstruction": rec,
+        "repetition_rate": within("repetition_rate"), "pc_entropy": within("pc_entropy"),
+        "temperature": a.temperature, "top_p": a.top_p, "samples": a.samples, "seed": a.seed,
+    });
+    if a.json {
+        for r in &rows {
+            println!("{r}");
+        }
+        println!("{summary}");
+        return Ok(());
+    }
+    println!(
+        "{} on {}: {} pieces per set, {} bars each (mean ± std; overlap / KL against the training set)",
+        dir.display(),
+        root.display(),
+        a.samples,
+        a.bars + 1
+    );
+    print!("{:<20}", "metric");
+    for (_, label, _) in &sets {
+        print!(" {label:>26}");
+    }
+    println!();
+    for (m, metric) in NAMES.iter().enumerate() {
+        print!("{metric:<20}");
+        for k in 0..sets.len() {
+            let c = compare(&column(k, m), &column(reference, m));
+            let cell = format!("{:.3}±{:.3} ({:.2}/{:.2})", c.mean, c.std, c.overlap, c.kl);
+            print!(" {cell:>26}");
+        }
+        println!();
+    }
+    for r in &rows {
+        if r["stuck"].as_u64().unwrap_or(0) > 0 {
+            println!(
+                "{}: {} of {} pieces never reached their last bar line ({} tokens)",
+                r["label"].as_str().unwrap_or(""),
+                r["stuck"],
+                r["pieces"],
+                max_tokens(a.bars)
+            );
+        }
+    }
+    println!(
+        "latent reconstruction: arg-max token accuracy {:.3} from each window's own mean z, {:.3} from another window's ({} validation windows)",
+        rec.accuracy, rec.shuffled_accuracy, rec.windows
+    );
+    for metric in ["repetition_rate", "pc_entropy"] {
+        let w = within(metric);
+        println!(
+            "{metric}: generated {:.3}, training {:.3} ± {:.3}: {}",
+            w["generated_mean"].as_f64().unwrap_or(f64::NAN),
+            w["training_mean"].as_f64().unwrap_or(f64::NAN),
+            w["training_std"].as_f64().unwrap_or(f64::NAN),
+            if w["within_1_std"].as_bool() == Some(true) {
+                "within the training range"
+            } else {
+                "outside the training range"
+            }
+        );
+    }
+    Ok(())
+}
