@@ -54,8 +54,11 @@ fn a_saved_session_comes_back() {
         "temperature 0.7",
         "top-k 12",
         "seed 42",
+        "latent reset",
+        "preset save zero",
         "latent set 5 1.5",
         "latent nudge 5 0.25",
+        "preset save up",
         "session save gig",
     ] {
         run(&e, line).unwrap();
@@ -134,7 +137,8 @@ fn commands_fail_with_one_line_naming_the_command() {
             "load corpus /nonexistent/folder",
             "load corpus: /nonexistent/folder is not a folder",
         ),
-        ("preset save a", "preset: not available in this build"),
+        ("preset save a", "preset: no model"),
+        ("listen 4", "listen: not available in this build"),
         ("record stop", "record stop: not recording"),
     ] {
         let err = run(&e, line).unwrap_err();

@@ -6,6 +6,7 @@ mod player;
 mod script;
 mod session;
 mod snapshot;
+mod steer;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -65,6 +66,17 @@ pub(super) enum JobResult {
     Corpus(Result<crate::corpus::Corpus, String>),
     Model(Result<Box<ModelState>, String>),
     Piece(Result<model::Generated, String>),
+    Attributes(
+        Result<
+            (
+                usize,
+                crate::generate::attributes::AttributeVectors,
+                String,
+                f32,
+            ),
+            String,
+        >,
+    ),
 }
 
 pub(super) struct Core {
@@ -77,6 +89,7 @@ pub(super) struct Core {
     pub quantized: Vec<(f64, Item)>,
     pub next_internal: CommandId,
     pub models: model::Models,
+    pub steering: steer::Steering,
     pub sampling: SamplingSettings,
     pub play: player::PlayState,
     pub watch: Option<script::Watcher>,
@@ -98,6 +111,7 @@ impl Core {
             quantized: Vec::new(),
             next_internal: INTERNAL_IDS,
             models: model::Models::default(),
+            steering: steer::Steering::default(),
             sampling: SamplingSettings::default(),
             play,
             watch: None,
@@ -227,6 +241,7 @@ impl Core {
         if let Some(stats) = self.play.poll() {
             self.emit(stats);
         }
+        self.step_motion();
         self.release_quantized();
         self.poll_watch();
         while self.blocker.is_none() && !self.quit {
@@ -291,6 +306,7 @@ impl Core {
             JobResult::Corpus(r) => self.corpus_loaded(r),
             JobResult::Model(r) => self.model_loaded(r),
             JobResult::Piece(r) => self.piece_generated(r),
+            JobResult::Attributes(r) => self.attributes_ready(r),
         }
     }
 
@@ -335,6 +351,9 @@ impl Core {
                 .load_model(resolve_input(path))
                 .map(|b| Some(("model load".into(), b))),
             Command::Gen(g) => self.generate(g).map(|b| Some(("gen".into(), b))),
+            Command::Latent(
+                l @ (LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. }),
+            ) => self.steer(l).map(|b| b.map(|b| ("latent add".into(), b))),
             Command::Play => match self.models.piece.is_none() {
                 true => {
                     // Generate first, then come back to `play`.
@@ -464,7 +483,7 @@ impl Core {
                 self.quit = true;
                 Ok(())
             }
-            Command::Preset(_) => Err(unavailable("preset", "latent")),
+            Command::Preset(p) => self.preset(p),
             Command::Input(_) => Err(unavailable("input", "live")),
             Command::Listen(_) => Err(unavailable("listen", "live")),
             Command::Map { .. } => Err(unavailable("map", "live")),

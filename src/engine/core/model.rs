@@ -707,7 +707,7 @@ impl Core {
                 self.select(d);
             }
             LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. } => {
-                return Err(super::unavailable("latent add|interp|walk", "latent"));
+                return Err("internal: steering goes through `steer`".into());
             }
         }
         Ok(())

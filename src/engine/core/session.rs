@@ -191,7 +191,7 @@ impl Core {
                 z: self.models.latent.clone(),
                 selected: self.models.selected.clone(),
             },
-            presets: BTreeMap::new(),
+            presets: self.steering.presets.0.clone(),
             maps: BTreeMap::new(),
             layers: Vec::new(),
             history: self.history.clone(),
@@ -338,6 +338,7 @@ impl Core {
         for e in problems {
             self.warn(format!("session load: {e}"));
         }
+        self.steering.presets = crate::generate::latent::Presets(file.presets.clone());
         let mut history = file.history;
         history.append(&mut self.history);
         self.history = history;

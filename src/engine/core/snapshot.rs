@@ -74,9 +74,15 @@ impl Core {
             history: self.history.clone(),
             busy: self.blocker.as_ref().map(|b| b.what.clone()),
             layers: Vec::new(),
-            presets: Vec::new(),
+            presets: self
+                .steering
+                .presets
+                .names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
             maps: Vec::new(),
-            attributes: Vec::new(),
+            attributes: self.attribute_names(),
             ports: self.play.ports.clone(),
         }
     }
