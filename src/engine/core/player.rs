@@ -197,10 +197,14 @@ impl PlayState {
     /// Reports a playback that has ended, and sinks that went away.
     pub fn poll(&mut self) -> Option<Event> {
         let p = self.player.as_ref()?;
-        for name in p.take_lost_sinks() {
-            self.entries.retain(|e| e.name != name);
+        let lost = p.take_lost_sinks();
+        if !lost.is_empty() {
+            self.entries.retain(|e| !lost.contains(&e.name));
             return Some(Event::Error {
-                text: format!("{name}: the port went away; playing on the other sinks"),
+                text: format!(
+                    "{}: the port went away; playing on the other sinks",
+                    lost.join(", ")
+                ),
             });
         }
         if !p.is_done() {
