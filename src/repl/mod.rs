@@ -149,7 +149,7 @@ fn interactive(engine: EngineHandle, home: &Path) -> Result<(), ReplError> {
     let printer = ExternalPrinter::<String>::new(1024);
     let sender = printer.sender();
     let events = engine.clone();
-    std::thread::Builder::new()
+    let printer_thread = std::thread::Builder::new()
         .name("improv-repl-printer".into())
         .spawn(move || {
             while let Ok(e) = events.events().recv() {
@@ -198,7 +198,7 @@ fn interactive(engine: EngineHandle, home: &Path) -> Result<(), ReplError> {
                 Ok(_) => {}
                 Err(e) => {
                     let col = e.column(&line);
-                    println!("{}^ {e}", " ".repeat(col + "improv〉".chars().count() - 1));
+                    println!("{}^ {e}", " ".repeat(col - 1 + "improv> ".len()));
                 }
             },
             Ok(Signal::CtrlD) => break,
@@ -207,6 +207,10 @@ fn interactive(engine: EngineHandle, home: &Path) -> Result<(), ReplError> {
         }
     }
     drop(editor);
+    // `quit` ends the engine (autosaving); its last event ends the printer thread, which lets
+    // go of the handle.
+    engine.send(Command::Quit);
+    let _ = printer_thread.join();
     match std::sync::Arc::try_unwrap(engine) {
         Ok(engine) => engine.shutdown(),
         Err(shared) => drop(shared),
