@@ -6,12 +6,14 @@
 pub mod analysis;
 pub mod audio;
 pub mod corpus;
+pub mod engine;
 pub mod fsx;
 pub mod generate;
 pub mod model;
 pub mod music;
 pub mod paths;
 pub mod play;
+pub mod repl;
 pub mod rng;
 pub mod train;
 
