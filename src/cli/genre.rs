@@ -80,7 +80,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             per_label,
             seed,
         } => {
-            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            let (items, rows) = labelled_rows(&data, per_label, features, model.needs_mel())?;
             let labels: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
             let m = GenreModel::fit(&rows, &labels, features, model, seed);
             m.save(&out)?;
@@ -100,16 +100,28 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             seed,
             json,
         } => {
-            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            let mel = model.iter().any(|k| k.needs_mel());
+            let (items, rows) = labelled_rows(&data, per_label, features, mel)?;
+            let head = features::names().len();
+            let heads: Vec<Vec<f64>> = if mel {
+                rows.iter().map(|r| r[..head.min(r.len())].to_vec()).collect()
+            } else {
+                Vec::new()
+            };
             for model in model {
-                let r = genre::cross_validate(&items, &rows, features, model, seed);
+                let rows = if mel && !model.needs_mel() {
+                    &heads
+                } else {
+                    &rows
+                };
+                let r = genre::cross_validate(&items, rows, features, model, seed);
                 print_cv(&r, features, model, items.len(), json);
             }
             Ok(())
         }
         GenreCmd::Predict { file, model, json } => {
             let m = GenreModel::load(&model)?;
-            let row = genre::row_of_file(&file, &Extractor::new(m.features)?)?;
+            let row = genre::row_of_file(&file, &Extractor::for_kind(m.features, m.kind)?)?;
             let p = m.proba(&row);
             let mut ranked: Vec<(String, f64)> =
                 m.labels.iter().cloned().zip(p.iter().copied()).collect();
@@ -172,9 +184,11 @@ fn labelled_rows(
     data: &Path,
     per_label: Option<usize>,
     features: Features,
+    mel: bool,
 ) -> Result<(Vec<genre::Item>, Vec<Vec<f64>>)> {
     let items = genre::discover(data, per_label)?;
-    let (items, rows, warnings) = genre::rows(items, &Extractor::new(features)?);
+    let kind = if mel { Kind::Cnn } else { Kind::Knn };
+    let (items, rows, warnings) = genre::rows(items, &Extractor::for_kind(features, kind)?);
     for w in &warnings {
         eprintln!("warning: {w}");
     }
