@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod dsp;
 pub mod features;
+pub mod fidelity;
 pub mod mel;
 pub mod genre;
 pub mod metrics;

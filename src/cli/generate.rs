@@ -50,6 +50,9 @@ pub struct GenerateArgs {
     /// Continue a random window of this corpus (the paper's way).
     #[arg(long)]
     prime_corpus: Option<PathBuf>,
+    /// Start from this style's token (a model trained with `--tokens full`), e.g. jazz.
+    #[arg(long, conflicts_with_all = ["prime_file", "prime_corpus"])]
+    style: Option<String>,
     /// The latent: drawn from N(0, I) ("sample"), the primer's posterior mean ("encode"), or 0.
     #[arg(long, value_enum, default_value = "sample")]
     latent: LatentChoice,
@@ -97,6 +100,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         let p = long[rng.below(long.len())];
         let start = rng.below(p.tokens.len() - window);
         meta.vocab.encode(&p.tokens[start..start + window]).0
+    } else if let Some(style) = &a.style {
+        improv::analysis::fidelity::style_primer(&meta, style)
+            .with_context(|| format!("generate --style: {}", dir.display()))?
     } else {
         piece::empty_primer(&meta)
     };

@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use dfdx::prelude::Cpu;
 use clap::Subcommand;
 use serde_json::json;
 
 use improv::analysis::classify::{argmax, Kind};
+use improv::analysis::fidelity::{self, FidelityOptions};
 use improv::analysis::genre::{self, Extractor, Features, GenreModel};
+use improv::model::checkpoint;
 use improv::analysis::{features, render::Renderer, wav};
 
 #[derive(Subcommand)]
@@ -41,6 +44,29 @@ pub enum GenreCmd {
         per_label: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Genre fidelity of a style-conditioned model: per style, generated pieces classified.
+    Fidelity {
+        /// A checkpoint trained with `--tokens full`.
+        #[arg(long)]
+        model: PathBuf,
+        /// A saved genre classifier (`improv genre train`).
+        #[arg(long)]
+        classifier: PathBuf,
+        /// Generated pieces per style.
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        #[arg(long, default_value_t = 16)]
+        bars: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The model's labelled corpus: its held-out pieces make the ceiling.
+        #[arg(long)]
+        ceiling: Option<PathBuf>,
+        #[arg(long, default_value_t = 10)]
+        ceiling_pieces: usize,
         #[arg(long)]
         json: bool,
     },
@@ -116,6 +142,62 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
                 };
                 let r = genre::cross_validate(&items, rows, features, model, seed);
                 print_cv(&r, features, model, items.len(), json);
+            }
+            Ok(())
+        }
+        GenreCmd::Fidelity {
+            model,
+            classifier,
+            samples,
+            bars,
+            seed,
+            ceiling,
+            ceiling_pieces,
+            json,
+        } => {
+            let dir = checkpoint::resolve(&model);
+            let (vae, meta) = checkpoint::load(&dir, &Cpu::default())?;
+            let clf = GenreModel::load(&classifier)?;
+            let val_fraction = meta
+                .training
+                .pointer("/config/val_fraction")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.1);
+            let opts = FidelityOptions {
+                samples,
+                bars,
+                seed,
+                ceiling,
+                ceiling_pieces,
+                val_fraction,
+                ..FidelityOptions::default()
+            };
+            let rows = fidelity::fidelity(&vae, &meta, &clf, &opts)
+                .with_context(|| format!("genre fidelity: {}", dir.display()))?;
+            if json {
+                for r in &rows {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            } else {
+                println!(
+                    "{:>10} {:>6} {:>10} {:>9} {:>12} {:>11}",
+                    "style", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
+                );
+                for r in &rows {
+                    let (cp, ct) = r.ceiling.as_ref().map_or(("-".into(), "-".into()), |c| {
+                        (
+                            format!("{:.1} %", 100.0 * c.mean_probability),
+                            format!("{:.1} %", 100.0 * c.top_share),
+                        )
+                    });
+                    println!(
+                        "{:>10} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
+                        r.style,
+                        r.generated.pieces,
+                        100.0 * r.generated.mean_probability,
+                        100.0 * r.generated.top_share
+                    );
+                }
             }
             Ok(())
         }

@@ -26,6 +26,8 @@ pub struct CnnConfig {
     /// Output channels of each convolution block.
     pub channels: Vec<usize>,
     pub epochs: usize,
+    /// At least this many Adam steps in all (more epochs on small sets).
+    pub min_steps: usize,
     pub batch: usize,
     pub lr: f64,
     pub augment: AugmentConfig,
@@ -36,7 +38,8 @@ impl Default for CnnConfig {
         CnnConfig {
             channels: vec![8, 16, 32],
             epochs: 12,
-            batch: 32,
+            min_steps: 400,
+            batch: 16,
             lr: 2e-3,
             augment: AugmentConfig::default(),
         }
@@ -188,7 +191,9 @@ impl Cnn {
         let mut adam = Adam::new(&cnn.flat());
         let mut order: Vec<usize> = (0..windows.len()).collect();
         let mut buf = Vec::new();
-        for _ in 0..cfg.epochs {
+        let per_epoch = windows.len().div_ceil(cfg.batch.max(1)).max(1);
+        let epochs = cfg.epochs.max(cfg.min_steps.div_ceil(per_epoch));
+        for _ in 0..epochs {
             rng.shuffle(&mut order);
             for chunk in order.chunks(cfg.batch.max(1)) {
                 buf.clear();
