@@ -40,13 +40,17 @@ fn style_flag_errors_name_the_problem() {
         "{err}"
     );
     let out = generate(&root().join("models/vae-lstm-genre-small"), "jazz");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn fidelity_gives_one_row_per_style_with_probabilities() {
-    let (vae, meta) = checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default())
-        .unwrap();
+    let (vae, meta) =
+        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
     let styles = fidelity::styles(&meta);
     assert_eq!(styles.len(), 10);
     // A symbolic kNN on the bundled genre files (no rendering keeps the test fast).

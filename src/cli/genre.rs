@@ -3,15 +3,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use dfdx::prelude::Cpu;
 use clap::Subcommand;
+use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::analysis::classify::{argmax, Kind};
 use improv::analysis::fidelity::{self, FidelityOptions};
 use improv::analysis::genre::{self, Extractor, Features, GenreModel};
-use improv::model::checkpoint;
 use improv::analysis::{features, render::Renderer, wav};
+use improv::model::checkpoint;
 
 #[derive(Subcommand)]
 pub enum GenreCmd {
@@ -130,7 +130,9 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             let (items, rows) = labelled_rows(&data, per_label, features, mel)?;
             let head = features::names().len();
             let heads: Vec<Vec<f64>> = if mel {
-                rows.iter().map(|r| r[..head.min(r.len())].to_vec()).collect()
+                rows.iter()
+                    .map(|r| r[..head.min(r.len())].to_vec())
+                    .collect()
             } else {
                 Vec::new()
             };

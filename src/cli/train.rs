@@ -9,8 +9,8 @@ use dfdx::prelude::Cpu;
 
 use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::model::ngram::KneserNey;
-use improv::music::tokens::{EventConfig, TokenizerConfig};
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
+use improv::music::tokens::{EventConfig, TokenizerConfig};
 use improv::train::{
     corpus_fingerprint, Anneal, BetaSchedule, OutSpec, TrainConfig, TrainData, TrainEvent,
     TrainJob, TrainState, Trainer,
@@ -216,7 +216,9 @@ fn tokenizer_config(args: &TrainArgs) -> Result<TokenizerConfig> {
         (TokensArg::Plain, t) => Ok(t.config()),
         (TokensArg::Full, TokenizerName::Event) => Ok(TokenizerConfig::Event(EventConfig::full())),
         (TokensArg::Full, TokenizerName::Paper) => {
-            bail!("train --tokens full: only the event tokenizer has program, drum and style tokens")
+            bail!(
+                "train --tokens full: only the event tokenizer has program, drum and style tokens"
+            )
         }
     }
 }
