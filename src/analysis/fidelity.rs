@@ -15,12 +15,16 @@ use crate::generate::piece::{self, GenerateOptions};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::CheckpointMeta;
 use crate::model::Vae;
-use crate::music::tokens::Token;
+use crate::music::tokens::{Token, TokenizerConfig};
 use crate::music::NoteSeq;
 use crate::rng::Rng;
 
-/// The styles a model knows (its `Style_<label>` tokens), sorted.
+/// The styles a model was trained with (its `Style_<label>` tokens), sorted; none unless its
+/// tokenizer starts pieces with style tokens (event vocabularies list every corpus style).
 pub fn styles(meta: &CheckpointMeta) -> Vec<String> {
+    if !matches!(&meta.tokenizer, TokenizerConfig::Event(c) if c.styles) {
+        return Vec::new();
+    }
     let mut s: Vec<String> = (0..meta.vocab.len() as u32)
         .filter_map(|id| match meta.vocab.token(id) {
             Some(Token::Style(s)) => Some(s.clone()),
