@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::classify::{argmax, Kind, Model, Standardizer};
+use super::classify::{argmax, Kind, MelLayout, Model, Standardizer};
 use super::render::{RenderError, Renderer};
 use super::stats::mean_std;
-use super::{features, symbolic, wav};
+use super::{features, mel, symbolic, wav};
 use crate::music::{midi, NoteSeq};
 
 /// Folds of the grouped cross-validation.
@@ -179,6 +179,8 @@ pub struct Extractor {
     pub features: Features,
     pub renderer: Option<Renderer>,
     pub seconds: f64,
+    /// Audio rows also carry the mel spectrogram of every 3-second window (for the CNN).
+    pub mel: bool,
 }
 
 impl Extractor {
@@ -191,8 +193,43 @@ impl Extractor {
                 Features::Symbolic => None,
             },
             seconds: CLIP_SECONDS,
+            mel: false,
         })
     }
+
+    /// The extractor a classifier of `kind` needs: mel windows after the features for the CNN.
+    pub fn for_kind(features: Features, kind: Kind) -> Result<Extractor, GenreError> {
+        if kind.needs_mel() && features != Features::Audio {
+            return Err(GenreError::Data {
+                path: PathBuf::from("--model"),
+                problem: format!("{kind:?} reads mel spectrograms: use --features audio"),
+            });
+        }
+        let mut ex = Extractor::new(features)?;
+        ex.mel = kind.needs_mel();
+        Ok(ex)
+    }
+}
+
+/// The audio row: GTZAN features, then (when `mel`) every 3-second mel window, the audio padded
+/// with silence to at least one window.
+fn audio_row(y: &[f32], with_mel: bool) -> Vec<f64> {
+    let mut row = features::summarize(&features::frames(y));
+    if with_mel {
+        let w = mel::WINDOW_SECONDS * super::SAMPLE_RATE as usize;
+        let mut padded;
+        let y = if y.len() < w {
+            padded = y.to_vec();
+            padded.resize(w, 0.0);
+            &padded[..]
+        } else {
+            y
+        };
+        for m in mel::windows(y) {
+            row.extend(m.data.iter().map(|v| *v as f64));
+        }
+    }
+    row
 }
 
 /// The first `seconds` of a piece as mono audio, rendered with `renderer`; it must not be silent.
@@ -236,7 +273,7 @@ pub fn row_of_seq(seq: &NoteSeq, ex: &Extractor, name: &Path) -> Result<Vec<f64>
         Features::Symbolic => Ok(symbolic::features(seq)),
         Features::Audio => {
             let y = audio_of_seq(seq, ex.renderer.as_ref(), ex.seconds, name)?;
-            Ok(features::summarize(&features::frames(&y)))
+            Ok(audio_row(&y, ex.mel))
         }
     }
 }
@@ -251,7 +288,7 @@ pub fn row_of_file(path: &Path, ex: &Extractor) -> Result<Vec<f64>, GenreError> 
         Features::Symbolic => row_of_seq(&midi::read_file(path)?.seq, ex, path),
         Features::Audio => {
             let y = audio_of_file(path, ex.renderer.as_ref(), ex.seconds)?;
-            Ok(features::summarize(&features::frames(&y)))
+            Ok(audio_row(&y, ex.mel))
         }
     }
 }
@@ -284,6 +321,9 @@ pub struct GenreModel {
     pub kind: Kind,
     pub scaler: Standardizer,
     pub model: Model,
+    /// Where the mel windows sit in a row, for models with a CNN.
+    #[serde(default)]
+    pub mel: Option<MelLayout>,
 }
 
 impl GenreModel {
@@ -301,21 +341,45 @@ impl GenreModel {
             .iter()
             .map(|l| names.iter().position(|n| n == l).unwrap_or(0))
             .collect();
-        let scaler = Standardizer::fit(rows);
-        let x: Vec<Vec<f64>> = rows.iter().map(|r| scaler.apply(r)).collect();
-        let model = Model::fit(kind, &x, &y, names.len(), seed);
-        GenreModel {
+        let mel = kind.needs_mel().then(|| MelLayout {
+            offset: features::names().len(),
+            ..MelLayout::windows_only()
+        });
+        let head = |r: &[f64]| r[..mel.map_or(r.len(), |m| m.offset.min(r.len()))].to_vec();
+        let scaler = Standardizer::fit(&rows.iter().map(|r| head(r)).collect::<Vec<_>>());
+        let model = GenreModel {
             labels: names,
             features,
             kind,
             scaler,
-            model,
+            model: Model::Ensemble {
+                members: Vec::new(),
+            },
+            mel,
+        };
+        let x: Vec<Vec<f64>> = rows.iter().map(|r| model.input(r)).collect();
+        let classes = model.labels.len();
+        GenreModel {
+            model: match mel {
+                Some(m) => Model::fit_with(kind, &x, &y, classes, seed, m),
+                None => Model::fit(kind, &x, &y, classes, seed),
+            },
+            ..model
         }
     }
 
-    /// Probability of every label for one feature row.
+    /// A row as the classifier reads it: standardised features, then any mel windows as they are.
+    fn input(&self, row: &[f64]) -> Vec<f64> {
+        let mut x = self.scaler.apply(row);
+        if let Some(m) = self.mel {
+            x.extend_from_slice(row.get(m.offset..).unwrap_or(&[]));
+        }
+        x
+    }
+
+    /// Probability of every label for one row.
     pub fn proba(&self, row: &[f64]) -> Vec<f64> {
-        self.model.proba(&self.scaler.apply(row))
+        self.model.proba(&self.input(row))
     }
 
     pub fn save(&self, path: &Path) -> Result<(), GenreError> {

@@ -71,6 +71,9 @@ pub struct GenerateArgs {
     /// Seconds to wait for the first note on --prime-input.
     #[arg(long, default_value_t = 30.0)]
     prime_wait: f64,
+    /// Start from this style's token (a model trained with `--tokens full`), e.g. jazz.
+    #[arg(long, conflicts_with_all = ["prime_file", "prime_corpus", "prime_notes", "prime_input"])]
+    style: Option<String>,
     /// The latent: drawn from N(0, I) ("sample"), the primer's posterior mean ("encode"), or 0.
     /// Default: encode with --prime-input, else sample.
     #[arg(long, value_enum)]
@@ -150,6 +153,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         let p = long[rng.below(long.len())];
         let start = rng.below(p.tokens.len() - window);
         meta.vocab.encode(&p.tokens[start..start + window]).0
+    } else if let Some(style) = &a.style {
+        improv::analysis::fidelity::style_primer(&meta, style)
+            .with_context(|| format!("generate --style: {}", dir.display()))?
     } else {
         piece::empty_primer(&meta)
     };

@@ -2,13 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::analysis::classify::{argmax, Kind};
+use improv::analysis::fidelity::{self, FidelityOptions};
 use improv::analysis::genre::{self, Extractor, Features, GenreModel};
 use improv::analysis::{features, render::Renderer, wav};
+use improv::model::checkpoint;
 
 #[derive(Subcommand)]
 pub enum GenreCmd {
@@ -41,6 +44,29 @@ pub enum GenreCmd {
         per_label: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Genre fidelity of a style-conditioned model: per style, generated pieces classified.
+    Fidelity {
+        /// A checkpoint trained with `--tokens full`.
+        #[arg(long)]
+        model: PathBuf,
+        /// A saved genre classifier (`improv genre train`).
+        #[arg(long)]
+        classifier: PathBuf,
+        /// Generated pieces per style.
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        #[arg(long, default_value_t = 16)]
+        bars: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The model's labelled corpus: its held-out pieces make the ceiling.
+        #[arg(long)]
+        ceiling: Option<PathBuf>,
+        #[arg(long, default_value_t = 10)]
+        ceiling_pieces: usize,
         #[arg(long)]
         json: bool,
     },
@@ -80,7 +106,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             per_label,
             seed,
         } => {
-            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            let (items, rows) = labelled_rows(&data, per_label, features, model.needs_mel())?;
             let labels: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
             let m = GenreModel::fit(&rows, &labels, features, model, seed);
             m.save(&out)?;
@@ -100,16 +126,86 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             seed,
             json,
         } => {
-            let (items, rows) = labelled_rows(&data, per_label, features)?;
+            let mel = model.iter().any(|k| k.needs_mel());
+            let (items, rows) = labelled_rows(&data, per_label, features, mel)?;
+            let head = features::names().len();
+            let heads: Vec<Vec<f64>> = if mel {
+                rows.iter()
+                    .map(|r| r[..head.min(r.len())].to_vec())
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for model in model {
-                let r = genre::cross_validate(&items, &rows, features, model, seed);
+                let rows = if mel && !model.needs_mel() {
+                    &heads
+                } else {
+                    &rows
+                };
+                let r = genre::cross_validate(&items, rows, features, model, seed);
                 print_cv(&r, features, model, items.len(), json);
+            }
+            Ok(())
+        }
+        GenreCmd::Fidelity {
+            model,
+            classifier,
+            samples,
+            bars,
+            seed,
+            ceiling,
+            ceiling_pieces,
+            json,
+        } => {
+            let dir = checkpoint::resolve(&model);
+            let (vae, meta) = checkpoint::load(&dir, &Cpu::default())?;
+            let clf = GenreModel::load(&classifier)?;
+            let val_fraction = meta
+                .training
+                .pointer("/config/val_fraction")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.1);
+            let opts = FidelityOptions {
+                samples,
+                bars,
+                seed,
+                ceiling,
+                ceiling_pieces,
+                val_fraction,
+                ..FidelityOptions::default()
+            };
+            let rows = fidelity::fidelity(&vae, &meta, &clf, &opts)
+                .with_context(|| format!("genre fidelity: {}", dir.display()))?;
+            if json {
+                for r in &rows {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            } else {
+                println!(
+                    "{:>10} {:>6} {:>10} {:>9} {:>12} {:>11}",
+                    "style", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
+                );
+                for r in &rows {
+                    let (cp, ct) = r.ceiling.as_ref().map_or(("-".into(), "-".into()), |c| {
+                        (
+                            format!("{:.1} %", 100.0 * c.mean_probability),
+                            format!("{:.1} %", 100.0 * c.top_share),
+                        )
+                    });
+                    println!(
+                        "{:>10} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
+                        r.style,
+                        r.generated.pieces,
+                        100.0 * r.generated.mean_probability,
+                        100.0 * r.generated.top_share
+                    );
+                }
             }
             Ok(())
         }
         GenreCmd::Predict { file, model, json } => {
             let m = GenreModel::load(&model)?;
-            let row = genre::row_of_file(&file, &Extractor::new(m.features)?)?;
+            let row = genre::row_of_file(&file, &Extractor::for_kind(m.features, m.kind)?)?;
             let p = m.proba(&row);
             let mut ranked: Vec<(String, f64)> =
                 m.labels.iter().cloned().zip(p.iter().copied()).collect();
@@ -172,9 +268,11 @@ fn labelled_rows(
     data: &Path,
     per_label: Option<usize>,
     features: Features,
+    mel: bool,
 ) -> Result<(Vec<genre::Item>, Vec<Vec<f64>>)> {
     let items = genre::discover(data, per_label)?;
-    let (items, rows, warnings) = genre::rows(items, &Extractor::new(features)?);
+    let kind = if mel { Kind::Cnn } else { Kind::Knn };
+    let (items, rows, warnings) = genre::rows(items, &Extractor::for_kind(features, kind)?);
     for w in &warnings {
         eprintln!("warning: {w}");
     }

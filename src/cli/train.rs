@@ -10,6 +10,7 @@ use dfdx::prelude::Cpu;
 use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::model::ngram::KneserNey;
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
+use improv::music::tokens::{EventConfig, TokenizerConfig};
 use improv::train::{
     corpus_fingerprint, Anneal, BetaSchedule, OutSpec, TrainConfig, TrainData, TrainEvent,
     TrainJob, TrainState, Trainer,
@@ -50,6 +51,12 @@ impl PresetArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TokensArg {
+    Plain,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum AnnealArg {
     None,
     Linear,
@@ -67,6 +74,10 @@ pub struct TrainArgs {
     pub preset: PresetArg,
     #[arg(long, value_enum, default_value = "event")]
     pub tokenizer: TokenizerName,
+    /// Event-token extras: "full" adds program, drum and style tokens (for genre work; every
+    /// piece needs a style label from its folder or manifest.json).
+    #[arg(long, value_enum, default_value = "plain")]
+    pub tokens: TokensArg,
     /// Checkpoint folder: OUT/best (lowest validation loss) and OUT/last (for --resume).
     #[arg(long)]
     pub out: PathBuf,
@@ -200,6 +211,18 @@ fn print_event(e: &TrainEvent, json: bool) {
     }
 }
 
+fn tokenizer_config(args: &TrainArgs) -> Result<TokenizerConfig> {
+    match (args.tokens, args.tokenizer) {
+        (TokensArg::Plain, t) => Ok(t.config()),
+        (TokensArg::Full, TokenizerName::Event) => Ok(TokenizerConfig::Event(EventConfig::full())),
+        (TokensArg::Full, TokenizerName::Paper) => {
+            bail!(
+                "train --tokens full: only the event tokenizer has program, drum and style tokens"
+            )
+        }
+    }
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
     let dir = corpus_dir(args.corpus.clone());
     let dev = Cpu::default();
@@ -216,7 +239,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             meta.tokenizer,
         )
     } else {
-        (None, None, args.tokenizer.config())
+        (None, None, tokenizer_config(&args)?)
     };
     let corpus = Corpus::load(&dir, &LoadOptions::new(tokenizer.clone()))?;
     let fingerprint = corpus_fingerprint(&corpus);

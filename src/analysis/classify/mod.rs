@@ -1,13 +1,15 @@
-//! Genre classifiers on feature rows: kNN, RBF SVM, random forest, gradient-boosted trees, an MLP
-//! and a soft-voting ensemble, behind one serde enum, with standardisation fitted on the training
-//! split only.
+//! Genre classifiers on feature rows: kNN, RBF SVM, random forest, gradient-boosted trees, an MLP,
+//! a CNN on mel spectrograms and soft-voting ensembles, behind one serde enum, with
+//! standardisation fitted on the training split only.
 
+mod cnn;
 mod forest;
 mod knn;
 mod mlp;
 mod svm;
 mod tree;
 
+pub use cnn::{Cnn, CnnConfig};
 pub use forest::{Forest, ForestConfig, Gbt, GbtConfig};
 pub use knn::Knn;
 pub use mlp::{Mlp, MlpConfig};
@@ -69,6 +71,38 @@ pub enum Kind {
     Gbt,
     Mlp,
     Ensemble,
+    /// The CNN on mel spectrograms (audio only).
+    Cnn,
+    /// The soft-voting ensemble with the CNN as a sixth member (audio only).
+    #[value(name = "ensemble-cnn")]
+    #[serde(rename = "ensemble-cnn")]
+    EnsembleCnn,
+}
+
+impl Kind {
+    /// Whether the classifier reads mel spectrograms (stored after the features in a row).
+    pub fn needs_mel(self) -> bool {
+        matches!(self, Kind::Cnn | Kind::EnsembleCnn)
+    }
+}
+
+/// Where mel windows sit in a row: after `offset` feature values, `bands * frames` values each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MelLayout {
+    pub offset: usize,
+    pub bands: usize,
+    pub frames: usize,
+}
+
+impl MelLayout {
+    /// Rows that hold 3-second mel windows only.
+    pub fn windows_only() -> MelLayout {
+        MelLayout {
+            offset: 0,
+            bands: crate::analysis::features::N_MELS,
+            frames: crate::analysis::mel::WINDOW_FRAMES,
+        }
+    }
 }
 
 /// A fitted classifier.
@@ -80,13 +114,57 @@ pub enum Model {
     Rf(Forest),
     Gbt(Gbt),
     Mlp(Mlp),
-    Ensemble { members: Vec<Model> },
+    Ensemble {
+        members: Vec<Model>,
+    },
+    Cnn(Cnn),
+    /// A feature model that reads the first `len` values of a row (the rest are mel windows).
+    Head {
+        len: usize,
+        model: Box<Model>,
+    },
 }
 
 impl Model {
     /// Fits a classifier of `kind` on standardised rows `x` with labels `y` in 0..classes.
+    /// Rows of a CNN kind hold mel windows only (see [`Model::fit_with`]).
     pub fn fit(kind: Kind, x: &[Vec<f64>], y: &[usize], classes: usize, seed: u64) -> Model {
+        Model::fit_with(kind, x, y, classes, seed, MelLayout::windows_only())
+    }
+
+    /// Fits a classifier whose rows hold features and then mel windows as `mel` says: the CNN
+    /// reads the windows, the other classifiers the features.
+    pub fn fit_with(
+        kind: Kind,
+        x: &[Vec<f64>],
+        y: &[usize],
+        classes: usize,
+        seed: u64,
+        mel: MelLayout,
+    ) -> Model {
         match kind {
+            Kind::Cnn => Model::Cnn(Cnn::fit(
+                x,
+                y,
+                classes,
+                mel.offset,
+                (mel.bands, mel.frames),
+                &CnnConfig::default(),
+                seed,
+            )),
+            Kind::EnsembleCnn => {
+                let head: Vec<Vec<f64>> = x.iter().map(|r| r[..mel.offset].to_vec()).collect();
+                let mut members: Vec<Model> =
+                    [Kind::Knn, Kind::Svm, Kind::Rf, Kind::Gbt, Kind::Mlp]
+                        .into_iter()
+                        .map(|k| Model::Head {
+                            len: mel.offset,
+                            model: Box::new(Model::fit(k, &head, y, classes, seed)),
+                        })
+                        .collect();
+                members.push(Model::fit_with(Kind::Cnn, x, y, classes, seed, mel));
+                Model::Ensemble { members }
+            }
             Kind::Knn => Model::Knn(Knn::fit(x, y, classes, 5)),
             Kind::Svm => Model::Svm(Svm::fit(x, y, classes, &SvmConfig::default())),
             Kind::Rf => Model::Rf(Forest::fit(x, y, classes, &ForestConfig::default(), seed)),
@@ -109,6 +187,8 @@ impl Model {
             Model::Rf(m) => m.proba(row),
             Model::Gbt(m) => m.proba(row),
             Model::Mlp(m) => m.proba(row),
+            Model::Cnn(m) => m.proba(row),
+            Model::Head { len, model } => model.proba(&row[..(*len).min(row.len())]),
             Model::Ensemble { members } => {
                 let mut sum = members[0].proba(row);
                 for m in &members[1..] {

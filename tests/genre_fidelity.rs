@@ -1,0 +1,81 @@
+//! Style-conditioned generation and genre fidelity with the bundled genre model
+//! (models/vae-lstm-genre-small, trained on data/genres with style tokens).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dfdx::prelude::Cpu;
+use improv::analysis::classify::Kind;
+use improv::analysis::fidelity::{self, FidelityOptions};
+use improv::analysis::genre::{self, Extractor, Features, GenreModel};
+use improv::model::checkpoint;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate(model: &Path, style: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_improv"))
+        .args(["generate", "--model"])
+        .arg(model)
+        .args(["--style", style, "--bars", "2", "--out"])
+        .arg(dir.path().join("x.mid"))
+        .env("IMPROV_HOME", dir.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn style_flag_errors_name_the_problem() {
+    let out = generate(&root().join("models/vae-lstm-small"), "jazz");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no style tokens"), "{err}");
+    let out = generate(&root().join("models/vae-lstm-genre-small"), "polka");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"polka\"") && err.contains("jazz") && err.contains("metal"),
+        "{err}"
+    );
+    let out = generate(&root().join("models/vae-lstm-genre-small"), "jazz");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn fidelity_gives_one_row_per_style_with_probabilities() {
+    let (vae, meta) =
+        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
+    let styles = fidelity::styles(&meta);
+    assert_eq!(styles.len(), 10);
+    // A symbolic kNN on the bundled genre files (no rendering keeps the test fast).
+    let items = genre::discover(&root().join("data/genres"), Some(4)).unwrap();
+    let (items, rows, _) = genre::rows(items, &Extractor::new(Features::Symbolic).unwrap());
+    let labels: Vec<String> = items.iter().map(|i| i.label.clone()).collect();
+    let clf = GenreModel::fit(&rows, &labels, Features::Symbolic, Kind::Knn, 1);
+    let opts = FidelityOptions {
+        samples: 1,
+        bars: 2,
+        ceiling: Some(root().join("data/genres")),
+        ceiling_pieces: 1,
+        ..FidelityOptions::default()
+    };
+    let out = fidelity::fidelity(&vae, &meta, &clf, &opts).unwrap();
+    assert_eq!(
+        out.iter().map(|r| r.style.clone()).collect::<Vec<_>>(),
+        styles
+    );
+    for r in &out {
+        assert_eq!(r.generated.pieces, 1);
+        for s in std::iter::once(&r.generated).chain(r.ceiling.as_ref()) {
+            assert!((0.0..=1.0).contains(&s.mean_probability), "{r:?}");
+            assert!(s.top_share == 0.0 || s.top_share == 1.0, "{r:?}");
+        }
+    }
+    assert!(out.iter().any(|r| r.ceiling.is_some()));
+}
