@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod corpus;
+pub mod engine;
 pub mod fsx;
 pub mod generate;
 pub mod model;

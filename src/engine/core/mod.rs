@@ -1,0 +1,499 @@
+//! The engine thread: the session state, the command queue, and the loop that runs commands,
+//! collects what worker threads report and publishes the `Snapshot`.
+
+mod model;
+mod player;
+mod script;
+mod session;
+mod snapshot;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::command::*;
+use super::event::{CommandId, Event, Level};
+use super::handle::{EngineOptions, Msg};
+use super::snapshot::{SamplingSettings, Snapshot};
+
+pub(super) use model::ModelState;
+
+/// Ids the engine gives to commands it queues itself (scripts, session restore); far above the
+/// handle's so they never meet.
+const INTERNAL_IDS: CommandId = 1 << 62;
+const HISTORY: usize = 500;
+
+/// A queued piece of work.
+pub(super) enum Item {
+    Command {
+        id: CommandId,
+        command: Command,
+        /// The script (its `run` command's id) this line belongs to, and where it is.
+        script: Option<(CommandId, String)>,
+    },
+    /// The end of a script: its `run` command is done.
+    EndScript { id: CommandId },
+    /// Session values applied after the session's corpus and model have loaded.
+    Restore {
+        id: CommandId,
+        file: Box<session::SessionFile>,
+    },
+}
+
+/// A job that holds the queue until it ends.
+pub(super) struct Blocker {
+    pub id: CommandId,
+    pub what: String,
+    pub kind: Block,
+    /// The script that waits for it, so a failure can end the script.
+    pub script: Option<(CommandId, String)>,
+}
+
+pub(super) enum Block {
+    Job(Receiver<JobResult>),
+    WaitTrain,
+    /// Until the playhead reaches this beat (or playing stops).
+    WaitBeat(f64),
+    WaitJobs,
+}
+
+/// What a worker thread sends back.
+pub(super) enum JobResult {
+    Corpus(Result<crate::corpus::Corpus, String>),
+    Model(Result<Box<ModelState>, String>),
+    Piece(Result<model::Generated, String>),
+}
+
+pub(super) struct Core {
+    pub opts: EngineOptions,
+    pub events: Sender<Event>,
+    pub shared: Arc<Mutex<Snapshot>>,
+    pub queue: VecDeque<Item>,
+    pub blocker: Option<Blocker>,
+    /// Commands for the next bar line or beat: (beat, item).
+    pub quantized: Vec<(f64, Item)>,
+    pub next_internal: CommandId,
+    pub models: model::Models,
+    pub sampling: SamplingSettings,
+    pub play: player::PlayState,
+    pub watch: Option<script::Watcher>,
+    pub history: Vec<String>,
+    pub session_path: Option<PathBuf>,
+    pub last_autosave: Instant,
+    pub quit: bool,
+}
+
+impl Core {
+    pub fn new(opts: EngineOptions, events: Sender<Event>, shared: Arc<Mutex<Snapshot>>) -> Core {
+        let play = player::PlayState::new(opts.clock.clone(), opts.realtime);
+        Core {
+            opts,
+            events,
+            shared,
+            queue: VecDeque::new(),
+            blocker: None,
+            quantized: Vec::new(),
+            next_internal: INTERNAL_IDS,
+            models: model::Models::default(),
+            sampling: SamplingSettings::default(),
+            play,
+            watch: None,
+            history: Vec::new(),
+            session_path: None,
+            last_autosave: Instant::now(),
+            quit: false,
+        }
+    }
+
+    pub fn run(mut self, rx: Receiver<Msg>) {
+        session::install_panic_hook(&self.opts.home);
+        self.publish();
+        while !self.quit {
+            let wait = if self.busy() { 5 } else { 50 };
+            match rx.recv_timeout(Duration::from_millis(wait)) {
+                Ok(Msg::Command { id, command, line }) => {
+                    if let Some(l) = line {
+                        self.history.push(l);
+                        if self.history.len() > HISTORY {
+                            self.history.remove(0);
+                        }
+                    }
+                    let item = Item::Command {
+                        id,
+                        command,
+                        script: None,
+                    };
+                    if matches!(&item, Item::Command { command, .. } if command.is_urgent()) {
+                        self.run_item(item);
+                    } else {
+                        self.queue.push_back(item);
+                    }
+                }
+                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => self.quit = true,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.tick();
+        }
+        self.shutdown();
+    }
+
+    /// Whether anything runs that needs a quick loop (playing, training, a job).
+    fn busy(&self) -> bool {
+        self.blocker.is_some()
+            || self.play.is_playing()
+            || self.models.training()
+            || self.watch.is_some()
+            || !self.queue.is_empty()
+    }
+
+    pub fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    pub fn log(&self, text: impl Into<String>) {
+        self.emit(Event::Log {
+            level: Level::Info,
+            text: text.into(),
+        });
+    }
+
+    pub fn warn(&self, text: impl Into<String>) {
+        self.emit(Event::Log {
+            level: Level::Warn,
+            text: text.into(),
+        });
+    }
+
+    pub fn internal_id(&mut self) -> CommandId {
+        self.next_internal += 1;
+        self.next_internal
+    }
+
+    /// Ends command `id`: an `Error` line first when it failed, then `Done`.
+    pub fn done(
+        &mut self,
+        id: CommandId,
+        result: Result<(), String>,
+        script: Option<(CommandId, String)>,
+    ) {
+        match result {
+            Ok(()) => self.emit(Event::Done { id, error: None }),
+            Err(text) => {
+                let text = match &script {
+                    Some((_, place)) => format!("{place}: {text}"),
+                    None => text,
+                };
+                self.emit(Event::Error { text: text.clone() });
+                self.emit(Event::Done {
+                    id,
+                    error: Some(text.clone()),
+                });
+                if let Some((run_id, _)) = script {
+                    self.abort_script(run_id, text);
+                }
+            }
+        }
+    }
+
+    /// Drops the rest of a failed script and ends its `run` command with the error.
+    fn abort_script(&mut self, run_id: CommandId, text: String) {
+        let before = self.queue.len();
+        self.queue.retain(|i| match i {
+            Item::Command { script, .. } => script.as_ref().map(|s| s.0) != Some(run_id),
+            Item::EndScript { id } => *id != run_id,
+            Item::Restore { id, .. } => *id != run_id,
+        });
+        self.quantized.retain(|(_, i)| match i {
+            Item::Command { script, .. } => script.as_ref().map(|s| s.0) != Some(run_id),
+            _ => true,
+        });
+        if before != self.queue.len() || run_id < INTERNAL_IDS {
+            self.emit(Event::Done {
+                id: run_id,
+                error: Some(text),
+            });
+        }
+    }
+
+    fn tick(&mut self) {
+        self.poll_blocker();
+        self.models.poll_training(&self.events);
+        self.models.poll_snapshots(&self.events);
+        if let Some(stats) = self.play.poll() {
+            self.emit(stats);
+        }
+        self.release_quantized();
+        self.poll_watch();
+        while self.blocker.is_none() && !self.quit {
+            let Some(item) = self.queue.pop_front() else {
+                break;
+            };
+            self.run_item(item);
+        }
+        if let Some(every) = self.opts.autosave_every {
+            if self.last_autosave.elapsed() >= every {
+                self.last_autosave = Instant::now();
+                self.autosave();
+            }
+        }
+        self.publish();
+    }
+
+    /// Runs quantized commands whose beat has come (all of them once playing has stopped).
+    fn release_quantized(&mut self) {
+        if self.quantized.is_empty() {
+            return;
+        }
+        let pos = self.play.position();
+        let playing = self.play.is_playing();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.quantized)
+            .into_iter()
+            .partition(|(beat, _)| !playing || pos >= *beat);
+        self.quantized = later;
+        // In order, ahead of what was queued after them.
+        for (_, item) in due.into_iter().rev() {
+            self.queue.push_front(item);
+        }
+    }
+
+    fn poll_blocker(&mut self) {
+        let Some(b) = &self.blocker else {
+            return;
+        };
+        let finished: Option<Result<(), String>> = match &b.kind {
+            Block::Job(rx) => match rx.try_recv() {
+                Ok(r) => Some(self.job_finished(r)),
+                Err(crossbeam_channel::TryRecvError::Empty) => None,
+                Err(_) => Some(Err(format!("{}: the worker thread failed", b.what))),
+            },
+            Block::WaitTrain => (!self.models.training()).then_some(Ok(())),
+            Block::WaitBeat(beat) => {
+                (!self.play.is_playing() || self.play.position() >= *beat).then_some(Ok(()))
+            }
+            Block::WaitJobs => {
+                (!self.models.training() && !self.play.is_playing()).then_some(Ok(()))
+            }
+        };
+        if let Some(result) = finished {
+            if let Some(b) = self.blocker.take() {
+                self.done(b.id, result, b.script);
+            }
+        }
+    }
+
+    fn job_finished(&mut self, r: JobResult) -> Result<(), String> {
+        match r {
+            JobResult::Corpus(r) => self.corpus_loaded(r),
+            JobResult::Model(r) => self.model_loaded(r),
+            JobResult::Piece(r) => self.piece_generated(r),
+        }
+    }
+
+    fn run_item(&mut self, item: Item) {
+        match item {
+            Item::EndScript { id } => self.done(id, Ok(()), None),
+            Item::Restore { id, file } => {
+                let r = self.restore(*file);
+                self.done(id, r, None);
+            }
+            Item::Command {
+                id,
+                command,
+                script,
+            } => self.execute(id, command, script),
+        }
+    }
+
+    /// Holds the queue until `kind` ends; `Done` for `id` comes then.
+    pub fn block(
+        &mut self,
+        id: CommandId,
+        what: &str,
+        kind: Block,
+        script: Option<(CommandId, String)>,
+    ) {
+        self.blocker = Some(Blocker {
+            id,
+            what: what.to_string(),
+            kind,
+            script,
+        });
+    }
+
+    fn execute(&mut self, id: CommandId, command: Command, script: Option<(CommandId, String)>) {
+        // Commands that finish later block the queue and answer from `poll_blocker`.
+        let result: Result<Option<(String, Block)>, String> = match command {
+            Command::LoadCorpus { path } => self
+                .load_corpus(path)
+                .map(|b| Some(("load corpus".into(), b))),
+            Command::ModelLoad { path } => self
+                .load_model(path)
+                .map(|b| Some(("model load".into(), b))),
+            Command::Gen(g) => self.generate(g).map(|b| Some(("gen".into(), b))),
+            Command::Play => match self.models.piece.is_none() {
+                true => {
+                    // Generate first, then come back to `play`.
+                    let gen_id = self.internal_id();
+                    self.queue.push_front(Item::Command {
+                        id,
+                        command: Command::Play,
+                        script: script.clone(),
+                    });
+                    let g = GenCmd {
+                        bars: Some(8),
+                        ..GenCmd::default()
+                    };
+                    match self.generate(g) {
+                        Ok(b) => {
+                            self.block(gen_id, "gen", b, script.clone());
+                            return;
+                        }
+                        Err(e) => {
+                            self.queue.pop_front();
+                            Err(format!("play: {e}"))
+                        }
+                    }
+                }
+                false => self.start_playing().map(|()| None),
+            },
+            Command::Wait(w) => Ok(Some(match w {
+                Wait::Train => ("wait train".into(), Block::WaitTrain),
+                Wait::Jobs => ("wait jobs".into(), Block::WaitJobs),
+                Wait::Bars(n) => {
+                    let beat = self.play.position() + n as f64 * self.play.bar_beats();
+                    ("wait bars".into(), Block::WaitBeat(beat))
+                }
+            })),
+            Command::At { quantum, command } => {
+                if self.play.is_playing() {
+                    let beat = self.play.next_boundary(quantum);
+                    self.quantized.push((
+                        beat,
+                        Item::Command {
+                            id,
+                            command: *command,
+                            script,
+                        },
+                    ));
+                    return;
+                }
+                self.queue.push_front(Item::Command {
+                    id,
+                    command: *command,
+                    script,
+                });
+                return;
+            }
+            Command::Session(SessionCmd::Load(name)) => match self.load_session(id, &name) {
+                // Done comes when the restore has been applied.
+                Ok(()) => return,
+                Err(e) => Err(e),
+            },
+            Command::Run(path) => {
+                match self.run_script(id, &path) {
+                    // Done comes with the script's end marker.
+                    Ok(()) => return,
+                    Err(e) => Err(e),
+                }
+            }
+            other => self.execute_now(other).map(|()| None),
+        };
+        match result {
+            Ok(Some((what, block))) => self.block(id, &what, block, script),
+            Ok(None) => self.done(id, Ok(()), script),
+            Err(e) => self.done(id, Err(e), script),
+        }
+    }
+
+    /// Commands that finish at once.
+    fn execute_now(&mut self, command: Command) -> Result<(), String> {
+        match command {
+            Command::CorpusStats => self.corpus_stats(),
+            Command::ModelNew { kind, preset } => self.new_model(kind, preset),
+            Command::ModelSave { path } => self.save_model(&path),
+            Command::Train(t) => self.train(t),
+            Command::Stop => self.play.stop(&self.events),
+            Command::Panic => self.play.panic(),
+            Command::Tempo(bpm) => {
+                self.play.set_tempo(bpm);
+                Ok(())
+            }
+            Command::Tap => self.play.tap(&self.events),
+            Command::Swing(s) => self.play.edit(|p| p.swing = s),
+            Command::Transpose(t) => self.play.edit(|p| p.transpose = t),
+            Command::Channel(c) => self.play.edit(|p| p.channel = c),
+            Command::Program(prog) => self.play.edit(|p| p.program = prog),
+            Command::Scale(s) => self.play.edit(|p| p.scale = s),
+            Command::Temperature(t) => {
+                self.sampling.temperature = t;
+                Ok(())
+            }
+            Command::TopK(k) => {
+                self.sampling.top_k = k;
+                Ok(())
+            }
+            Command::TopP(p) => {
+                self.sampling.top_p = p;
+                Ok(())
+            }
+            Command::Seed(s) => {
+                self.sampling.seed = s;
+                Ok(())
+            }
+            Command::Style(s) => self.set_style(s),
+            Command::Latent(l) => self.latent(l),
+            Command::Ports => self.play.ports(&self.events),
+            Command::Connect(port) => self.play.connect(&port, &self.events),
+            Command::Disconnect(port) => self.play.disconnect(&port, &self.events),
+            Command::Virtual => self.play.virtual_port(&self.events),
+            Command::Synth(s) => self.play.synth(s, &self.events),
+            Command::Latency { sink, ms } => self.play.latency(&sink, ms),
+            Command::Record(r) => self.play.record(r, &self.events),
+            Command::Clock(ClockCmd::Out(on)) => self.play.clock_out(on, &self.events),
+            Command::Watch(path) => self.watch(path),
+            Command::Session(SessionCmd::Save(name)) => self.save_session(&name),
+            Command::Help(topic) => {
+                super::grammar::help_text(topic.as_deref()).map(|t| self.log(t))
+            }
+            Command::Quit => {
+                self.quit = true;
+                Ok(())
+            }
+            Command::Preset(_) => Err(unavailable("preset", "latent")),
+            Command::Input(_) => Err(unavailable("input", "live")),
+            Command::Listen(_) => Err(unavailable("listen", "live")),
+            Command::Map { .. } => Err(unavailable("map", "live")),
+            Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in", "live")),
+            Command::Loop(_) | Command::Unloop => Err(unavailable("loop", "live")),
+            Command::Layer { .. } | Command::Mute(_) | Command::Unmute(_) => {
+                Err(unavailable("layer, mute and unmute", "live"))
+            }
+            // Handled by `execute`.
+            Command::LoadCorpus { .. }
+            | Command::ModelLoad { .. }
+            | Command::Gen(_)
+            | Command::Play
+            | Command::Wait(_)
+            | Command::At { .. }
+            | Command::Session(SessionCmd::Load(_))
+            | Command::Run(_) => Err("internal: command routed wrongly".into()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.models.stop_training();
+        self.play.shutdown(&self.events);
+        if self.opts.autosave_every.is_some() {
+            self.autosave();
+        }
+        self.publish();
+        self.emit(Event::Quit);
+    }
+}
+
+fn unavailable(what: &str, branch: &str) -> String {
+    format!("{what}: not available in this build (it comes with the `{branch}` work)")
+}

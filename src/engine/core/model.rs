@@ -1,0 +1,713 @@
+//! Corpus, model, training, generation and the latent: the commands that work with the model,
+//! their worker threads, and what they leave in the engine's state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Sender};
+use dfdx::prelude::Cpu;
+
+use crate::corpus::{Corpus, LoadOptions, Split};
+use crate::generate::latent::encode_mean;
+use crate::generate::piece::{self, GenerateOptions};
+use crate::generate::sample::Sampling;
+use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::{Model, ModelConfig, ModelKind, Preset};
+use crate::music::{midi, NoteSeq};
+use crate::rng::Rng;
+use crate::train::{
+    corpus_fingerprint, BetaSchedule, TrainConfig, TrainData, TrainEvent, TrainJob, Trainer,
+};
+
+use super::super::command::{GenCmd, LatentCmd, TrainCmd, TrainSettings};
+use super::super::event::Event;
+use super::super::snapshot::TrainStatus;
+use super::{Block, Core, JobResult};
+
+/// Loss points kept for the chart.
+const SERIES: usize = 2000;
+
+/// A model with what is needed to use it.
+pub struct ModelState {
+    pub model: Model,
+    pub meta: CheckpointMeta,
+    pub label: String,
+    /// Where it was loaded from or saved to; `None` while only in memory.
+    pub path: Option<PathBuf>,
+    /// Training steps behind these weights (this session's runs counted on top of the file's).
+    pub step: usize,
+    /// Changed since it was last written (new, or trained).
+    pub unsaved: bool,
+}
+
+/// A generated piece.
+pub struct Generated {
+    pub seq: NoteSeq,
+    pub bars: usize,
+    pub out: Option<PathBuf>,
+}
+
+/// A training run in progress.
+pub struct TrainRun {
+    pub trainer: Trainer,
+    /// The model's step count when the run began.
+    pub base_step: usize,
+}
+
+#[derive(Default)]
+pub struct Models {
+    pub corpus: Option<Arc<Corpus>>,
+    pub corpus_loading: bool,
+    pub model: Option<ModelState>,
+    pub run: Option<TrainRun>,
+    pub status: TrainStatus,
+    pub piece: Option<NoteSeq>,
+    pub latent: Vec<f32>,
+    pub selected: Vec<usize>,
+    /// Latent draws so far, so each `latent sample` differs under one seed.
+    pub draws: u64,
+}
+
+fn push_point(series: &mut Vec<(f64, f64)>, x: f64, y: f64) {
+    if y.is_finite() {
+        series.push((x, y));
+        if series.len() > SERIES {
+            series.drain(..series.len() - SERIES);
+        }
+    }
+}
+
+impl Models {
+    pub fn training(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Forwards the trainer's events, keeps the loss history, and takes the model back when the
+    /// run ends.
+    pub fn poll_training(&mut self, events: &Sender<Event>) {
+        let Some(run) = &self.run else {
+            return;
+        };
+        let base = run.base_step;
+        let mut finished = false;
+        loop {
+            let e = match run.trainer.events.try_recv() {
+                Ok(e) => e,
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                // The trainer thread has ended (its sender is gone).
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    finished = true;
+                    break;
+                }
+            };
+            let s = &mut self.status;
+            match &e {
+                TrainEvent::Start {
+                    total_steps, step, ..
+                } => {
+                    s.total_steps = base + total_steps;
+                    s.step = base + step;
+                }
+                TrainEvent::Step {
+                    step,
+                    epoch,
+                    total,
+                    recon,
+                    kl,
+                    beta,
+                    lr,
+                    tokens_per_s,
+                    ..
+                } => {
+                    s.step = base + step;
+                    s.epoch = *epoch;
+                    s.beta = *beta;
+                    s.lr = *lr;
+                    s.tokens_per_s = *tokens_per_s;
+                    let x = s.step as f64;
+                    push_point(&mut s.train_total, x, *total);
+                    push_point(&mut s.train_recon, x, *recon);
+                    push_point(&mut s.train_kl, x, *kl);
+                }
+                TrainEvent::Epoch { step, val, .. } => {
+                    let x = (base + step) as f64;
+                    push_point(&mut s.val_total, x, val.nelbo);
+                    push_point(&mut s.val_recon, x, val.recon);
+                    push_point(&mut s.val_kl, x, val.kl);
+                    // Hear the model learn: generation takes these weights from now on.
+                    run.trainer.control.request_snapshot();
+                }
+                TrainEvent::Paused => s.paused = true,
+                TrainEvent::Resumed => s.paused = false,
+                TrainEvent::Saved { .. } => {}
+            }
+            let _ = events.send(Event::Train(e));
+        }
+        if !finished {
+            return;
+        }
+        let Some(run) = self.run.take() else {
+            return;
+        };
+        self.status.running = false;
+        self.status.paused = false;
+        match run.trainer.join() {
+            Ok(outcome) => {
+                let steps = outcome.state.step;
+                if let Some(m) = &mut self.model {
+                    m.model = outcome.model;
+                    m.step = run.base_step + steps;
+                    m.unsaved = true;
+                    m.meta.training = serde_json::to_value(&outcome.state).unwrap_or_default();
+                }
+                let _ = events.send(Event::TrainDone {
+                    steps,
+                    epochs: outcome.state.epoch,
+                    stopped: outcome.stopped,
+                    best_nelbo: outcome.state.best_nelbo,
+                });
+                let _ = events.send(Event::Log {
+                    level: super::super::event::Level::Info,
+                    text: format!(
+                        "training {}: {steps} steps, {} epochs",
+                        if outcome.stopped { "stopped" } else { "done" },
+                        outcome.state.epoch
+                    ),
+                });
+            }
+            Err(e) => {
+                let _ = events.send(Event::Error {
+                    text: format!("train: {e}"),
+                });
+            }
+        }
+    }
+
+    /// Takes the trainer's latest weights for generation (asked for at each epoch).
+    pub fn poll_snapshots(&mut self, events: &Sender<Event>) {
+        let Some(run) = &self.run else {
+            return;
+        };
+        let mut latest = None;
+        while let Ok(m) = run.trainer.snapshots.try_recv() {
+            latest = Some(m);
+        }
+        if let (Some(weights), Some(m)) = (latest, &mut self.model) {
+            m.model = weights;
+            m.step = self.status.step;
+            m.unsaved = true;
+            let _ = events.send(Event::ModelReady {
+                label: format!("{} (step {})", m.label, m.step),
+            });
+        }
+    }
+
+    pub fn stop_training(&mut self) {
+        if let Some(run) = &self.run {
+            run.trainer.control.stop();
+        }
+        if let Some(run) = self.run.take() {
+            if let (Ok(outcome), Some(m)) = (run.trainer.join(), &mut self.model) {
+                m.step = run.base_step + outcome.state.step;
+                m.model = outcome.model;
+                m.unsaved = true;
+            }
+        }
+    }
+}
+
+fn model_label(kind: ModelKind, preset: Preset) -> String {
+    let p = match preset {
+        Preset::Paper => "paper",
+        Preset::Small => "small",
+        Preset::Tiny => "tiny",
+    };
+    format!("{} {p} (new)", kind.name())
+}
+
+impl Core {
+    pub(super) fn load_corpus(&mut self, path: PathBuf) -> Result<Block, String> {
+        if !path.is_dir() {
+            return Err(format!("load corpus: {} is not a folder", path.display()));
+        }
+        // A loaded model decides the tokenizer; else the CLI's default (event tokens).
+        let tokenizer = match &self.models.model {
+            Some(m) => m.meta.tokenizer.clone(),
+            None => crate::music::tokens::TokenizerConfig::by_name("event").unwrap_or_default(),
+        };
+        let (tx, rx) = bounded(1);
+        self.models.corpus_loading = true;
+        std::thread::Builder::new()
+            .name("improv-corpus".into())
+            .spawn(move || {
+                let opts = LoadOptions::new(tokenizer);
+                let r = Corpus::load(&path, &opts).map_err(|e| format!("load corpus: {e}"));
+                let _ = tx.send(JobResult::Corpus(r));
+            })
+            .map_err(|e| format!("load corpus: {e}"))?;
+        Ok(Block::Job(rx))
+    }
+
+    pub(super) fn corpus_loaded(&mut self, r: Result<Corpus, String>) -> Result<(), String> {
+        self.models.corpus_loading = false;
+        let corpus = r?;
+        if corpus.pieces.is_empty() {
+            return Err(format!(
+                "load corpus: no MIDI pieces in {}",
+                corpus.root.display()
+            ));
+        }
+        let e = Event::CorpusLoaded {
+            path: corpus.root.clone(),
+            pieces: corpus.pieces.len(),
+            notes: corpus.notes(),
+            tokens: corpus.tokens(),
+        };
+        self.log(format!(
+            "corpus {}: {} pieces, {} notes, {} tokens ({} unreadable)",
+            corpus.root.display(),
+            corpus.pieces.len(),
+            corpus.notes(),
+            corpus.tokens(),
+            corpus.report.failed.len()
+        ));
+        self.models.corpus = Some(Arc::new(corpus));
+        self.emit(e);
+        Ok(())
+    }
+
+    pub(super) fn corpus_stats(&mut self) -> Result<(), String> {
+        let c = self
+            .models
+            .corpus
+            .as_ref()
+            .ok_or("corpus stats: no corpus loaded (load corpus PATH)")?;
+        let styles = c.styles();
+        let text =
+            format!(
+            "corpus {}: {} pieces, {} notes, {} tokens, {:.0} minutes; tokenizer {}; styles: {}",
+            c.root.display(),
+            c.pieces.len(),
+            c.notes(),
+            c.tokens(),
+            c.seconds() / 60.0,
+            c.tokenizer.fingerprint(),
+            if styles.is_empty() { "-".to_string() } else { styles.join(", ") }
+        );
+        self.log(text);
+        Ok(())
+    }
+
+    pub(super) fn new_model(&mut self, kind: ModelKind, preset: Preset) -> Result<(), String> {
+        if self.models.training() {
+            return Err("model new: training is running (train stop first)".into());
+        }
+        let corpus = self
+            .models
+            .corpus
+            .clone()
+            .ok_or("model new: load a corpus first (its tokens make the vocabulary)")?;
+        let vocab = corpus.vocab();
+        let cfg = ModelConfig::preset(kind, preset, vocab.len());
+        let model = Model::build(&cfg, &Cpu::default(), self.sampling.seed)
+            .map_err(|e| format!("model new: {e}"))?;
+        let meta = CheckpointMeta {
+            format: checkpoint::FORMAT,
+            model: cfg,
+            tokenizer: corpus.tokenizer.clone(),
+            vocab,
+            corpus: corpus_fingerprint(&corpus),
+            training: serde_json::Value::Null,
+        };
+        let label = model_label(kind, preset);
+        self.log(format!("model {label}: {} parameters", model.num_params()));
+        self.install_model(ModelState {
+            model,
+            meta,
+            label,
+            path: None,
+            step: 0,
+            unsaved: true,
+        });
+        Ok(())
+    }
+
+    /// Makes `m` the model: a fresh latent of its size, the old piece kept.
+    fn install_model(&mut self, m: ModelState) {
+        let latent = m.meta.model.latent;
+        self.emit(Event::ModelReady {
+            label: m.label.clone(),
+        });
+        self.models.model = Some(m);
+        if self.models.latent.len() != latent {
+            self.models.latent = vec![0.0; latent];
+            self.models.selected.clear();
+        }
+    }
+
+    pub(super) fn load_model(&mut self, path: PathBuf) -> Result<Block, String> {
+        if self.models.training() {
+            return Err("model load: training is running (train stop first)".into());
+        }
+        let (tx, rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("improv-model".into())
+            .spawn(move || {
+                let dir = checkpoint::resolve(&path);
+                let r = checkpoint::load(&dir, &Cpu::default())
+                    .map(|(model, meta)| {
+                        let step = serde_json::from_value::<crate::train::TrainState>(
+                            meta.training.clone(),
+                        )
+                        .map_or(0, |s| s.step);
+                        Box::new(ModelState {
+                            model,
+                            label: dir.display().to_string(),
+                            meta,
+                            path: Some(dir.clone()),
+                            step,
+                            unsaved: false,
+                        })
+                    })
+                    .map_err(|e| format!("model load: {e}"));
+                let _ = tx.send(JobResult::Model(r));
+            })
+            .map_err(|e| format!("model load: {e}"))?;
+        Ok(Block::Job(rx))
+    }
+
+    pub(super) fn model_loaded(
+        &mut self,
+        r: Result<Box<ModelState>, String>,
+    ) -> Result<(), String> {
+        let m = r?;
+        self.log(format!(
+            "model {}: {} {} parameters, latent {}, trained {} steps",
+            m.label,
+            m.meta.model.kind.name(),
+            m.model.num_params(),
+            m.meta.model.latent,
+            m.step
+        ));
+        if let Some(c) = &self.models.corpus {
+            if c.tokenizer != m.meta.tokenizer {
+                self.warn("the loaded corpus uses another tokenizer than this model; load the corpus again to train on it");
+            }
+        }
+        self.install_model(*m);
+        Ok(())
+    }
+
+    pub(super) fn save_model(&mut self, path: &Path) -> Result<(), String> {
+        let m = self
+            .models
+            .model
+            .as_mut()
+            .ok_or("model save: no model (model new or model load first)")?;
+        checkpoint::save(path, &m.model, &m.meta, None).map_err(|e| format!("model save: {e}"))?;
+        m.path = Some(path.to_path_buf());
+        m.unsaved = false;
+        let text = format!("saved the model to {}", path.display());
+        self.log(text);
+        Ok(())
+    }
+
+    pub(super) fn train(&mut self, t: TrainCmd) -> Result<(), String> {
+        let control = self.models.run.as_ref().map(|r| r.trainer.control.clone());
+        match (t, control) {
+            (TrainCmd::Pause, Some(c)) => c.pause(),
+            (TrainCmd::Resume, Some(c)) => c.resume(),
+            (TrainCmd::Stop, Some(c)) => c.stop(),
+            (TrainCmd::Pause | TrainCmd::Resume | TrainCmd::Stop, None) => {
+                return Err("train: no training is running".into())
+            }
+            (TrainCmd::Start(_), Some(_)) => {
+                return Err("train: training is already running (train stop first)".into())
+            }
+            (TrainCmd::Start(s), None) => return self.start_training(s),
+        }
+        Ok(())
+    }
+
+    fn start_training(&mut self, s: TrainSettings) -> Result<(), String> {
+        let corpus = self
+            .models
+            .corpus
+            .clone()
+            .ok_or("train: no corpus loaded (load corpus PATH)")?;
+        let m = self
+            .models
+            .model
+            .as_ref()
+            .ok_or("train: no model (model new KIND or model load PATH)")?;
+        if corpus.tokenizer != m.meta.tokenizer {
+            return Err("train: the corpus was read with another tokenizer than the model's; load corpus again after loading the model".into());
+        }
+        let base = TrainConfig::default();
+        let config = TrainConfig {
+            epochs: s.epochs.unwrap_or(if s.steps.is_some() {
+                usize::MAX / 2
+            } else {
+                base.epochs
+            }),
+            max_steps: s.steps,
+            batch: s.batch.unwrap_or(if m.meta.model.window <= 64 {
+                16
+            } else {
+                base.batch
+            }),
+            lr: s.lr.unwrap_or(base.lr),
+            beta: BetaSchedule {
+                max: s.beta.unwrap_or(base.beta.max),
+                ..base.beta
+            },
+            seed: self.sampling.seed,
+            log_every: 1,
+            // Leave a core for the player and the UI.
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            ..base
+        };
+        let window = m.meta.model.window;
+        let vocab = &m.meta.vocab;
+        let data = TrainData {
+            train: corpus.windows(vocab, Split::Train, config.val_fraction, window, window, 0),
+            val: corpus.windows(
+                vocab,
+                Split::Validation,
+                config.val_fraction,
+                window,
+                window,
+                0,
+            ),
+        };
+        if data.train.count() == 0 {
+            return Err(format!(
+                "train: no piece of the corpus is longer than the model's window ({window} tokens)"
+            ));
+        }
+        let trainer = Trainer::spawn(TrainJob {
+            model: m.model.clone(),
+            config,
+            data,
+            out: None,
+            resume: None,
+            baseline_kn: None,
+        })
+        .map_err(|e| format!("train: {e}"))?;
+        let base_step = m.step;
+        self.models.status.running = true;
+        self.models.status.paused = false;
+        self.models.status.step = base_step;
+        self.models.run = Some(TrainRun { trainer, base_step });
+        self.log("training started");
+        Ok(())
+    }
+
+    pub(super) fn set_style(&mut self, style: Option<String>) -> Result<(), String> {
+        if let (Some(s), Some(c)) = (&style, &self.models.corpus) {
+            let styles = c.styles();
+            if !styles.contains(s) {
+                return Err(format!(
+                    "style: no pieces of style `{s}` in the corpus (styles: {})",
+                    if styles.is_empty() {
+                        "none".to_string()
+                    } else {
+                        styles.join(", ")
+                    }
+                ));
+            }
+        }
+        self.sampling.style = style;
+        Ok(())
+    }
+
+    /// The primer: a window of a corpus piece of `style`, or the model's empty primer.
+    fn primer(
+        &self,
+        m: &ModelState,
+        style: Option<&str>,
+        rng: &mut Rng,
+    ) -> Result<Vec<u32>, String> {
+        let Some(style) = style else {
+            return Ok(piece::empty_primer(&m.meta));
+        };
+        let c = self
+            .models
+            .corpus
+            .as_ref()
+            .ok_or("gen style: needs a loaded corpus to take a primer from")?;
+        let window = m.meta.model.window;
+        let pieces: Vec<_> = c
+            .pieces
+            .iter()
+            .filter(|p| p.style.as_deref() == Some(style) && p.tokens.len() > 2)
+            .collect();
+        if pieces.is_empty() {
+            return Err(format!("gen: no pieces of style `{style}` in the corpus"));
+        }
+        let p = pieces[rng.below(pieces.len())];
+        let len = p.tokens.len().min(window);
+        let start = rng.below(p.tokens.len() - len + 1);
+        let ids = m.meta.vocab.encode(&p.tokens[start..start + len]).0;
+        if ids.is_empty() {
+            return Err(format!(
+                "gen: the `{style}` primer has no tokens the model knows"
+            ));
+        }
+        Ok(ids)
+    }
+
+    pub(super) fn generate(&mut self, g: GenCmd) -> Result<Block, String> {
+        let m = self
+            .models
+            .model
+            .as_ref()
+            .ok_or("gen: no model (model new KIND, or model load PATH)")?;
+        let style = g.style.clone().or_else(|| self.sampling.style.clone());
+        let mut rng = Rng::new(self.sampling.seed);
+        let primer = self.primer(m, style.as_deref(), &mut rng)?;
+        let opts = GenerateOptions {
+            sampling: Sampling {
+                temperature: self.sampling.temperature,
+                top_k: self.sampling.top_k,
+                top_p: self.sampling.top_p,
+                ..Sampling::default()
+            },
+            notes: if g.bars.is_some() {
+                None
+            } else {
+                Some(g.notes.unwrap_or(64))
+            },
+            bars: if g.notes.is_some() {
+                None
+            } else {
+                g.bars.or(Some(8))
+            },
+            seed: self.sampling.seed,
+            ..GenerateOptions::default()
+        };
+        opts.sampling.validate().map_err(|e| format!("gen: {e}"))?;
+        let z = self.models.latent.clone();
+        let (model, meta) = (m.model.clone(), m.meta.clone());
+        let bpm = self.play.bpm();
+        let out = g.out.clone();
+        let (tx, rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("improv-gen".into())
+            .spawn(move || {
+                let r = (|| {
+                    let ids = piece::generate_ids(&model, &meta, &primer, &z, &opts)
+                        .map_err(|e| format!("gen: {e}"))?;
+                    let seq = piece::decode(&meta, &ids, bpm);
+                    let bars = seq.bars().len();
+                    if let Some(path) = &out {
+                        midi::write_file(&seq, path).map_err(|e| format!("gen: {e}"))?;
+                    }
+                    Ok(Generated { seq, bars, out })
+                })();
+                let _ = tx.send(JobResult::Piece(r));
+            })
+            .map_err(|e| format!("gen: {e}"))?;
+        Ok(Block::Job(rx))
+    }
+
+    pub(super) fn piece_generated(&mut self, r: Result<Generated, String>) -> Result<(), String> {
+        let g = r?;
+        let notes = g.seq.notes.len();
+        if notes == 0 {
+            return Err(
+                "gen: the model produced no notes (train it more, or raise the temperature)".into(),
+            );
+        }
+        let seconds = g.seq.duration_secs();
+        self.log(format!(
+            "generated {notes} notes, {} bars, {seconds:.1} s{}",
+            g.bars,
+            g.out
+                .as_ref()
+                .map_or(String::new(), |p| format!(", written to {}", p.display()))
+        ));
+        self.emit(Event::Generated {
+            notes,
+            bars: g.bars,
+            seconds,
+            out: g.out,
+        });
+        self.models.piece = Some(g.seq);
+        Ok(())
+    }
+
+    pub(super) fn latent(&mut self, l: LatentCmd) -> Result<(), String> {
+        let m = self
+            .models
+            .model
+            .as_ref()
+            .ok_or("latent: no model (model new KIND, or model load PATH)")?;
+        let size = m.meta.model.latent;
+        let dim_ok = |d: usize| {
+            if d < size {
+                Ok(d)
+            } else {
+                Err(format!(
+                    "latent: dimension {d} is out of range (the latent has {size}: 0..{})",
+                    size - 1
+                ))
+            }
+        };
+        match l {
+            LatentCmd::Sample => {
+                self.models.draws += 1;
+                let mut rng = Rng::new(
+                    self.sampling
+                        .seed
+                        .wrapping_add(self.models.draws.wrapping_mul(0x9e37_79b9)),
+                );
+                self.models.latent = piece::sample_latent(size, &mut rng);
+            }
+            LatentCmd::Reset => self.models.latent = vec![0.0; size],
+            LatentCmd::Encode(path) => {
+                let seq = midi::read_file(&path)
+                    .map_err(|e| format!("latent encode: {e}"))?
+                    .seq;
+                let tokens = m
+                    .meta
+                    .tokenizer
+                    .build()
+                    .encode(&seq, None)
+                    .map_err(|e| format!("latent encode: {}: {e}", path.display()))?;
+                let ids = m.meta.vocab.encode(&tokens).0;
+                self.models.latent =
+                    encode_mean(&m.model, &ids, m.meta.model.window).ok_or_else(|| {
+                        format!(
+                            "latent encode: {}: too few notes the model knows",
+                            path.display()
+                        )
+                    })?;
+            }
+            LatentCmd::Set { dim, value } => {
+                let d = dim_ok(dim)?;
+                self.models.latent[d] = value;
+                self.select(d);
+            }
+            LatentCmd::Nudge { dim, delta } => {
+                let d = dim_ok(dim)?;
+                self.models.latent[d] = (self.models.latent[d] + delta).clamp(-10.0, 10.0);
+                self.select(d);
+            }
+            LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. } => {
+                return Err(super::unavailable("latent add|interp|walk", "latent"));
+            }
+        }
+        Ok(())
+    }
+
+    fn select(&mut self, d: usize) {
+        let s = &mut self.models.selected;
+        s.retain(|x| *x != d);
+        s.push(d);
+        if s.len() > 4 {
+            s.remove(0);
+        }
+    }
+}

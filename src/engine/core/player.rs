@@ -1,0 +1,479 @@
+//! Playing: the player and its sinks (synth, MIDI ports, the virtual port, the recorder), live
+//! parameters, tap tempo, and the transport the snapshot shows.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use crate::audio::{open_synth, SynthOutput};
+use crate::music::{NoteSeq, TimeSig};
+use crate::play::midi_port::{input_ports, output_ports};
+use crate::play::transport::bar_beat;
+use crate::play::{Clock, MidiPortSink, Params, Player, PlayerConfig, Recorder, SeqSource, Sink};
+
+use super::super::command::{Quantum, RecordCmd, SynthCmd};
+use super::super::event::{Event, Level};
+use super::super::snapshot::{PortList, SinkStatus, TransportState};
+
+/// A sink the session has, wherever it is now (idle, or inside the player).
+struct SinkEntry {
+    name: String,
+    latency_ms: f64,
+}
+
+pub struct PlayState {
+    clock: Arc<dyn Clock>,
+    realtime: bool,
+    pub params: Params,
+    player: Option<Player>,
+    /// Sinks waiting for the next `play`.
+    idle: Vec<Box<dyn Sink>>,
+    entries: Vec<SinkEntry>,
+    /// Kept alive while the synth may sound.
+    audio: Vec<SynthOutput>,
+    pub synth_on: bool,
+    pub virtual_on: bool,
+    recorder: Option<(Recorder, PathBuf)>,
+    pub clock_out: bool,
+    taps: Vec<Instant>,
+    sigs: Vec<TimeSig>,
+    pub ports: PortList,
+    /// The last playhead, kept after playing stops so the display stays put.
+    last_position: f64,
+}
+
+fn send_log(events: &Sender<Event>, text: String) {
+    let _ = events.send(Event::Log {
+        level: Level::Info,
+        text,
+    });
+}
+
+impl PlayState {
+    pub fn new(clock: Arc<dyn Clock>, realtime: bool) -> Self {
+        PlayState {
+            clock,
+            realtime,
+            params: Params {
+                tempo: Some(120.0),
+                ..Params::default()
+            },
+            player: None,
+            idle: Vec::new(),
+            entries: Vec::new(),
+            audio: Vec::new(),
+            synth_on: false,
+            virtual_on: false,
+            recorder: None,
+            clock_out: false,
+            taps: Vec::new(),
+            sigs: Vec::new(),
+            ports: PortList::default(),
+            last_position: 0.0,
+        }
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.player.as_ref().is_some_and(|p| !p.is_done())
+    }
+
+    pub fn position(&self) -> f64 {
+        self.player
+            .as_ref()
+            .map_or(self.last_position, |p| p.position())
+    }
+
+    pub fn bpm(&self) -> f64 {
+        self.params.tempo.unwrap_or(120.0)
+    }
+
+    pub fn bar_beats(&self) -> f64 {
+        self.sigs.first().map_or(4.0, |s| s.bar_beats()).max(0.25)
+    }
+
+    /// The beat of the next bar line or beat after the playhead.
+    pub fn next_boundary(&self, q: Quantum) -> f64 {
+        let pos = self.position();
+        let unit = match q {
+            Quantum::Bar => self.bar_beats(),
+            Quantum::Beat => 1.0,
+        };
+        ((pos / unit).floor() + 1.0) * unit
+    }
+
+    fn latency_of(&self, name: &str) -> f64 {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map_or(0.0, |e| e.latency_ms / 1000.0)
+    }
+
+    /// A new sink: into the player when playing, else kept for the next `play`.
+    fn add(&mut self, sink: Box<dyn Sink>) -> Result<(), String> {
+        let name = sink.name().to_string();
+        if !self.entries.iter().any(|e| e.name == name) {
+            self.entries.push(SinkEntry {
+                name: name.clone(),
+                latency_ms: 0.0,
+            });
+        }
+        let latency = self.latency_of(&name);
+        match self.player.as_mut().filter(|p| !p.is_done()) {
+            Some(p) => p
+                .add_sink(sink, latency)
+                .map(|_| ())
+                .map_err(|e| format!("{name}: {e}")),
+            None => {
+                self.idle.push(sink);
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes the sink called `name` (from the player or the idle ones).
+    fn remove(&mut self, name: &str) -> bool {
+        self.entries.retain(|e| e.name != name);
+        let before = self.idle.len();
+        self.idle.retain(|s| s.name() != name);
+        let mut found = before != self.idle.len();
+        if let Some(p) = self.player.as_mut() {
+            let ids: Vec<usize> = p
+                .sinks()
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| s.id)
+                .collect();
+            found |= !ids.is_empty();
+            for id in ids {
+                p.remove_sink(id);
+            }
+        }
+        found
+    }
+
+    /// Ends the player (if any), taking its sinks back.
+    fn retire(&mut self) {
+        if let Some(p) = self.player.take() {
+            self.last_position = p.position();
+            self.idle.extend(p.finish());
+        }
+    }
+
+    pub fn play(&mut self, piece: &NoteSeq, events: &Sender<Event>) -> Result<(), String> {
+        if self.entries.is_empty() {
+            return Err("play: nowhere to play: `synth on`, `connect PORT`, `virtual` or `record start FILE` first".into());
+        }
+        self.retire();
+        let cfg = PlayerConfig {
+            bpm: self.bpm(),
+            clock_out: self.clock_out,
+            realtime: self.realtime.then_some(70),
+            ..PlayerConfig::default()
+        };
+        let mut player = Player::new(cfg, self.clock.clone()).map_err(|e| format!("play: {e}"))?;
+        player.params().set(self.params);
+        for sink in std::mem::take(&mut self.idle) {
+            let latency = self.latency_of(sink.name());
+            player
+                .add_sink(sink, latency)
+                .map_err(|e| format!("play: {e}"))?;
+        }
+        self.sigs = piece.time_sigs.clone();
+        player
+            .feed(Box::new(SeqSource::new(piece.clone())))
+            .map_err(|e| format!("play: {e}"))?;
+        player.start();
+        self.player = Some(player);
+        let _ = events.send(Event::Transport {
+            playing: true,
+            bpm: self.bpm(),
+        });
+        Ok(())
+    }
+
+    /// Reports a playback that has ended, and sinks that went away.
+    pub fn poll(&mut self) -> Option<Event> {
+        let p = self.player.as_ref()?;
+        for name in p.take_lost_sinks() {
+            self.entries.retain(|e| e.name != name);
+            return Some(Event::Error {
+                text: format!("{name}: the port went away; playing on the other sinks"),
+            });
+        }
+        if !p.is_done() {
+            return None;
+        }
+        let (notes, dropped) = p.note_counts();
+        self.retire();
+        Some(Event::PlayDone { notes, dropped })
+    }
+
+    pub fn stop(&mut self, events: &Sender<Event>) -> Result<(), String> {
+        match self.player.as_mut() {
+            Some(p) if !p.is_done() => {
+                p.stop();
+                let _ = events.send(Event::Transport {
+                    playing: false,
+                    bpm: self.bpm(),
+                });
+            }
+            _ => send_log(events, "stop: not playing".into()),
+        }
+        Ok(())
+    }
+
+    pub fn panic(&mut self) -> Result<(), String> {
+        if let Some(p) = self.player.as_mut() {
+            p.panic();
+        }
+        Ok(())
+    }
+
+    pub fn set_tempo(&mut self, bpm: f64) {
+        self.params.tempo = Some(bpm);
+        if let Some(p) = &self.player {
+            p.params().set_tempo(Some(bpm));
+        }
+    }
+
+    /// Changes the live parameters; the player hears them from its next event.
+    pub fn edit(&mut self, f: impl FnOnce(&mut Params)) -> Result<(), String> {
+        f(&mut self.params);
+        if let Some(p) = &self.player {
+            p.params().set(self.params);
+        }
+        Ok(())
+    }
+
+    pub fn tap(&mut self, events: &Sender<Event>) -> Result<(), String> {
+        let now = Instant::now();
+        if self
+            .taps
+            .last()
+            .is_some_and(|t| now.duration_since(*t).as_secs_f64() > 2.0)
+        {
+            self.taps.clear();
+        }
+        self.taps.push(now);
+        if self.taps.len() > 5 {
+            self.taps.remove(0);
+        }
+        if self.taps.len() < 2 {
+            send_log(events, "tap: tap again in time".into());
+            return Ok(());
+        }
+        let span = now.duration_since(self.taps[0]).as_secs_f64();
+        let bpm = (60.0 * (self.taps.len() - 1) as f64 / span).clamp(20.0, 400.0);
+        self.set_tempo(bpm);
+        send_log(events, format!("tempo {bpm:.1} BPM"));
+        Ok(())
+    }
+
+    pub fn ports(&mut self, events: &Sender<Event>) -> Result<(), String> {
+        let outputs = output_ports().map_err(|e| format!("ports: {e}"))?;
+        let inputs = input_ports().map_err(|e| format!("ports: {e}"))?;
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        send_log(
+            events,
+            format!("outputs: {}\ninputs: {}", list(&outputs), list(&inputs)),
+        );
+        self.ports = PortList { outputs, inputs };
+        Ok(())
+    }
+
+    pub fn connect(&mut self, port: &str, events: &Sender<Event>) -> Result<(), String> {
+        let sink =
+            MidiPortSink::connect(port, self.clock_out).map_err(|e| format!("connect: {e}"))?;
+        let name = sink.name().to_string();
+        if self.entries.iter().any(|e| e.name == name) {
+            return Err(format!("connect: already playing to {name}"));
+        }
+        self.add(Box::new(sink))?;
+        send_log(events, format!("connected to {name}"));
+        Ok(())
+    }
+
+    pub fn disconnect(&mut self, port: &str, events: &Sender<Event>) -> Result<(), String> {
+        let wanted = port.to_ascii_lowercase();
+        let name = self
+            .entries
+            .iter()
+            .map(|e| e.name.clone())
+            .find(|n| n.to_ascii_lowercase().contains(&wanted))
+            .ok_or_else(|| format!("disconnect: not playing to a port called {port}"))?;
+        self.remove(&name);
+        self.virtual_on &= !name.ends_with("(virtual)");
+        send_log(events, format!("disconnected {name}"));
+        Ok(())
+    }
+
+    pub fn virtual_port(&mut self, events: &Sender<Event>) -> Result<(), String> {
+        if self.virtual_on {
+            return Err("virtual: the virtual port is already open".into());
+        }
+        let sink = MidiPortSink::virtual_port("improv", self.clock_out)
+            .map_err(|e| format!("virtual: {e}"))?;
+        let name = sink.name().to_string();
+        self.add(Box::new(sink))?;
+        self.virtual_on = true;
+        send_log(events, format!("virtual port {name} open"));
+        Ok(())
+    }
+
+    pub fn synth(&mut self, s: SynthCmd, events: &Sender<Event>) -> Result<(), String> {
+        match s {
+            SynthCmd::On if self.synth_on => Ok(()),
+            SynthCmd::On => {
+                let (out, sink) = open_synth(24).map_err(|e| format!("synth on: {e}"))?;
+                send_log(events, format!("synth on {} ({}), {} Hz", out.device, out.host, out.sample_rate));
+                self.add(Box::new(sink))?;
+                // The stream lives until the engine ends: closing a JACK client mid-callback can
+                // abort the process (see `improv play`).
+                self.audio.push(out);
+                self.synth_on = true;
+                Ok(())
+            }
+            SynthCmd::Off => {
+                self.remove("synth");
+                self.synth_on = false;
+                Ok(())
+            }
+            SynthCmd::Patch(name) => Err(format!(
+                "synth patch {name}: the built-in synth has one General MIDI set; choose its instrument with `program N`"
+            )),
+        }
+    }
+
+    pub fn latency(&mut self, sink: &str, ms: f64) -> Result<(), String> {
+        let wanted = sink.to_ascii_lowercase();
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.name.to_ascii_lowercase().contains(&wanted))
+            .ok_or_else(|| format!("latency: no sink called {sink}"))?;
+        entry.latency_ms = ms;
+        let name = entry.name.clone();
+        if let Some(p) = self.player.as_mut() {
+            let ids: Vec<usize> = p
+                .sinks()
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| s.id)
+                .collect();
+            for id in ids {
+                p.set_latency(id, ms / 1000.0);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn record(&mut self, r: RecordCmd, events: &Sender<Event>) -> Result<(), String> {
+        match r {
+            RecordCmd::Start(path) => {
+                if self.recorder.is_some() {
+                    return Err("record start: already recording (record stop first)".into());
+                }
+                let (rec, sink) = Recorder::start(&path, self.bpm(), self.bar_beats())
+                    .map_err(|e| format!("record start: {e}"))?;
+                self.add(Box::new(sink))?;
+                send_log(events, format!("recording to {}", path.display()));
+                self.recorder = Some((rec, path));
+                Ok(())
+            }
+            RecordCmd::Stop => {
+                let (rec, path) = self.recorder.take().ok_or("record stop: not recording")?;
+                self.remove("recorder");
+                let seq = rec.finish().map_err(|e| format!("record stop: {e}"))?;
+                send_log(
+                    events,
+                    format!("recorded {} notes to {}", seq.notes.len(), path.display()),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    pub fn recording(&self) -> Option<PathBuf> {
+        self.recorder.as_ref().map(|(_, p)| p.clone())
+    }
+
+    pub fn clock_out(&mut self, on: bool, events: &Sender<Event>) -> Result<(), String> {
+        self.clock_out = on;
+        send_log(
+            events,
+            format!(
+                "MIDI clock out {}: from the next `play`, to ports connected from now on",
+                if on { "on" } else { "off" }
+            ),
+        );
+        Ok(())
+    }
+
+    pub fn transport(&self) -> TransportState {
+        let position = self.position();
+        let (bar, beat) = bar_beat(position, &self.sigs);
+        TransportState {
+            playing: self.is_playing(),
+            bpm: self
+                .player
+                .as_ref()
+                .filter(|p| !p.is_done())
+                .map_or(self.bpm(), |p| p.bpm()),
+            bar,
+            beat,
+            position,
+            clock_out: self.clock_out,
+        }
+    }
+
+    pub fn sinks(&self) -> Vec<SinkStatus> {
+        let live = self
+            .player
+            .as_ref()
+            .map(|p| p.sinks().to_vec())
+            .unwrap_or_default();
+        self.entries
+            .iter()
+            .map(|e| {
+                let stats = live
+                    .iter()
+                    .find(|s| s.name == e.name)
+                    .map(|s| s.stats.clone());
+                SinkStatus {
+                    name: e.name.clone(),
+                    latency_ms: e.latency_ms,
+                    sent: stats.as_ref().map_or(0, |s| s.sent.load(Ordering::Relaxed)),
+                    errors: stats
+                        .as_ref()
+                        .map_or(0, |s| s.errors.load(Ordering::Relaxed)),
+                }
+            })
+            .collect()
+    }
+
+    pub fn shutdown(&mut self, events: &Sender<Event>) {
+        if let Some(p) = self.player.as_mut() {
+            p.stop();
+        }
+        self.retire();
+        if self.recorder.is_some() {
+            if let Err(e) = self.record(RecordCmd::Stop, events) {
+                let _ = events.send(Event::Error { text: e });
+            }
+        }
+        self.idle.clear();
+        // See `synth`: the audio stream ends with the process.
+        for out in self.audio.drain(..) {
+            std::mem::forget(out);
+        }
+    }
+}

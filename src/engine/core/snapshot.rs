@@ -1,0 +1,92 @@
+//! Copies the engine's state into the shared `Snapshot` front ends draw.
+
+use crate::model::Vae;
+
+use super::super::snapshot::{CorpusSummary, ModelSummary, PieceSummary, RollNote, Snapshot};
+use super::Core;
+
+/// Beats of the piece shown before and after the playhead.
+const ROLL_BEFORE: f64 = 4.0;
+const ROLL_AFTER: f64 = 8.0;
+
+impl Core {
+    pub(super) fn start_playing(&mut self) -> Result<(), String> {
+        let piece = self
+            .models
+            .piece
+            .as_ref()
+            .ok_or("play: no piece (gen first)")?;
+        self.play.play(piece, &self.events)
+    }
+
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let m = &self.models;
+        let position = self.play.position();
+        let notes = m.piece.as_ref().map_or_else(Vec::new, |p| {
+            p.notes
+                .iter()
+                .filter(|n| n.end() >= position - ROLL_BEFORE && n.start <= position + ROLL_AFTER)
+                .map(|n| RollNote {
+                    pitch: n.pitch,
+                    channel: n.channel,
+                    velocity: n.velocity,
+                    start: n.start,
+                    length: n.duration,
+                })
+                .collect()
+        });
+        Snapshot {
+            corpus: m.corpus.as_ref().map(|c| CorpusSummary {
+                path: c.root.clone(),
+                pieces: c.pieces.len(),
+                notes: c.notes(),
+                tokens: c.tokens(),
+                seconds: c.seconds(),
+                styles: c.styles(),
+            }),
+            corpus_loading: m.corpus_loading,
+            model: m.model.as_ref().map(|s| ModelSummary {
+                label: s.label.clone(),
+                kind: s.meta.model.kind.name().to_string(),
+                latent: s.model.config().latent,
+                params: s.model.num_params(),
+                path: s.path.clone(),
+                step: s.step,
+            }),
+            train: m.status.clone(),
+            latent: m.latent.clone(),
+            selected_dims: m.selected.clone(),
+            sampling: self.sampling.clone(),
+            transport: self.play.transport(),
+            params: self.play.params,
+            sinks: self.play.sinks(),
+            synth_on: self.play.synth_on,
+            virtual_port: self.play.virtual_on,
+            recording: self.play.recording(),
+            piece: m.piece.as_ref().map(|p| PieceSummary {
+                notes: p.notes.len(),
+                beats: p.end,
+                seconds: p.duration_secs(),
+            }),
+            notes,
+            watching: self.watch.as_ref().map(|w| w.path.clone()),
+            session: self.session_path.clone(),
+            history: self.history.clone(),
+            busy: self.blocker.as_ref().map(|b| b.what.clone()),
+            layers: Vec::new(),
+            presets: Vec::new(),
+            maps: Vec::new(),
+            attributes: Vec::new(),
+            ports: self.play.ports.clone(),
+        }
+    }
+
+    /// Stores a fresh snapshot (the lock is held only for the swap).
+    pub(super) fn publish(&self) {
+        let snap = self.snapshot();
+        match self.shared.lock() {
+            Ok(mut s) => *s = snap,
+            Err(poisoned) => *poisoned.into_inner() = snap,
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The state a front end draws each frame, copied out of the engine under a short lock.
+
+use std::path::PathBuf;
+
+use crate::play::Params;
+
+/// Everything a screen shows. Cheap to clone (a few hundred small values and bounded vectors).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub corpus: Option<CorpusSummary>,
+    /// A job is loading a corpus.
+    pub corpus_loading: bool,
+    pub model: Option<ModelSummary>,
+    pub train: TrainStatus,
+    /// The latent the generator uses.
+    pub latent: Vec<f32>,
+    /// Dimensions a front end highlights (the last ones set or nudged).
+    pub selected_dims: Vec<usize>,
+    pub sampling: SamplingSettings,
+    pub transport: TransportState,
+    /// Live playing parameters (tempo override, swing, transpose, channel, program, scale).
+    pub params: Params,
+    pub sinks: Vec<SinkStatus>,
+    pub synth_on: bool,
+    pub virtual_port: bool,
+    pub recording: Option<PathBuf>,
+    /// The current piece (the last generated).
+    pub piece: Option<PieceSummary>,
+    /// Notes of the current piece around the playhead, for a piano roll: from a bar before
+    /// the playhead to two bars after it, in beats from the piece's start.
+    pub notes: Vec<RollNote>,
+    pub watching: Option<PathBuf>,
+    pub session: Option<PathBuf>,
+    /// Commands entered, oldest first (the last 500).
+    pub history: Vec<String>,
+    /// A `wait` or long command holds later commands back.
+    pub busy: Option<String>,
+    // Filled by the `live` and `latent` branches once merged; empty until then.
+    pub layers: Vec<String>,
+    pub presets: Vec<String>,
+    pub maps: Vec<(u8, String)>,
+    pub attributes: Vec<String>,
+    pub ports: PortList,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CorpusSummary {
+    pub path: PathBuf,
+    pub pieces: usize,
+    pub notes: usize,
+    pub tokens: usize,
+    pub seconds: f64,
+    pub styles: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelSummary {
+    /// e.g. "vae-lstm tiny (new)" or the checkpoint path.
+    pub label: String,
+    pub kind: String,
+    pub latent: usize,
+    pub params: usize,
+    /// Where it was loaded from or last saved to.
+    pub path: Option<PathBuf>,
+    /// The training step whose weights generation uses (0: untrained or unknown).
+    pub step: usize,
+}
+
+/// Training progress and the loss history for charts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainStatus {
+    pub running: bool,
+    pub paused: bool,
+    pub step: usize,
+    pub epoch: usize,
+    pub total_steps: usize,
+    pub beta: f64,
+    pub lr: f64,
+    pub tokens_per_s: f64,
+    /// (step, loss per window) of the training steps logged, at most the last 2000.
+    pub train_total: Vec<(f64, f64)>,
+    pub train_recon: Vec<(f64, f64)>,
+    pub train_kl: Vec<(f64, f64)>,
+    /// (step, value) at each validation: -ELBO per token, reconstruction per token, KL.
+    pub val_total: Vec<(f64, f64)>,
+    pub val_recon: Vec<(f64, f64)>,
+    pub val_kl: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SamplingSettings {
+    pub temperature: f32,
+    pub top_k: Option<usize>,
+    pub top_p: Option<f32>,
+    pub seed: u64,
+    pub style: Option<String>,
+}
+
+impl Default for SamplingSettings {
+    fn default() -> Self {
+        SamplingSettings {
+            temperature: 1.0,
+            top_k: None,
+            top_p: Some(0.95),
+            seed: 1,
+            style: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransportState {
+    pub playing: bool,
+    pub bpm: f64,
+    /// 1-based bar and beat of the playhead.
+    pub bar: u32,
+    pub beat: f64,
+    /// The playhead in beats from the start of the piece.
+    pub position: f64,
+    pub clock_out: bool,
+}
+
+impl Default for TransportState {
+    fn default() -> Self {
+        TransportState {
+            playing: false,
+            bpm: 120.0,
+            bar: 1,
+            beat: 1.0,
+            position: 0.0,
+            clock_out: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SinkStatus {
+    pub name: String,
+    pub latency_ms: f64,
+    pub sent: u64,
+    pub errors: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PieceSummary {
+    pub notes: usize,
+    pub beats: f64,
+    pub seconds: f64,
+}
+
+/// A note for the piano roll.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RollNote {
+    pub pitch: u8,
+    pub channel: u8,
+    pub velocity: u8,
+    /// Start and length in beats.
+    pub start: f64,
+    pub length: f64,
+}
+
+/// MIDI ports as last listed (by `ports` or at start).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PortList {
+    pub outputs: Vec<String>,
+    pub inputs: Vec<String>,
+}
