@@ -3,6 +3,7 @@
 mod bench;
 mod bench_model;
 mod bench_timing;
+mod bench_tui;
 mod corpus;
 mod generate;
 mod genre;
@@ -12,7 +13,7 @@ mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use improv::music::tokens::TokenizerConfig;
@@ -24,6 +25,9 @@ use improv::music::tokens::TokenizerConfig;
     about = "Live-coding music with machine learning"
 )]
 pub struct Cli {
+    /// With no command: open the TUI on the last autosave instead of `sessions/default.improv`.
+    #[arg(long)]
+    pub resume: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -80,8 +84,7 @@ pub fn corpus_dir(dir: Option<PathBuf>) -> PathBuf {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        // Until the live surface lands, the main job is a look at the bundled corpus.
-        None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
+        None => live(cli.resume),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
         Some(Command::Ports { json }) => play::ports(json),
@@ -92,4 +95,41 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(t)) => train::run(t),
         Some(Command::Model(m)) => model::run(m),
     }
+}
+
+/// `improv` with no command: the TUI on a terminal; without one (a pipe, CI), the REPL's
+/// line-by-line behaviour instead of a broken screen.
+fn live(resume: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    let opts = improv::tui::TuiOptions::default_session(resume);
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return improv::tui::run(opts).context("tui");
+    }
+    piped(&opts.startup)
+}
+
+/// Runs the startup lines, then standard input, line by line; stops at the first error.
+fn piped(startup: &[String]) -> Result<()> {
+    use improv::engine::{Engine, EngineOptions, Event};
+    use std::io::BufRead;
+    let engine = Engine::start(EngineOptions::default())?;
+    let stdin = std::io::stdin();
+    let lines = startup.iter().cloned().map(Ok).chain(stdin.lock().lines());
+    for (n, line) in lines.enumerate() {
+        let line = line?;
+        let Some(id) = engine
+            .run_line(&line)
+            .map_err(|e| anyhow::anyhow!("line {}: column {}: {e}", n + 1, e.column(&line)))?
+        else {
+            continue;
+        };
+        engine
+            .wait_for(id, |e| match e {
+                Event::Log { text, .. } => println!("{text}"),
+                Event::Error { text } => eprintln!("improv: {text}"),
+                _ => {}
+            })
+            .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
+    }
+    Ok(())
 }

@@ -97,8 +97,15 @@ impl App {
         }
     }
 
+    /// Adds a message to the log, one entry per line of `text`.
     pub fn push_log(&mut self, level: Level, text: impl Into<String>) {
-        self.log.push(LogLine { level, text: text.into() });
+        let text = text.into();
+        for line in text.lines() {
+            self.log.push(LogLine {
+                level,
+                text: line.to_string(),
+            });
+        }
         if self.log.len() > LOG_LINES {
             self.log.drain(..self.log.len() - LOG_LINES);
         }
@@ -243,7 +250,11 @@ impl App {
                 self.push_log(Level::Warn, "no latent yet: load a model first");
             }
             Action::TogglePlay => {
-                let line = if self.view.transport.playing { "stop" } else { "play" };
+                let line = if self.view.transport.playing {
+                    "stop"
+                } else {
+                    "play"
+                };
                 return vec![Request::Run(line.into())];
             }
             Action::Generate => return vec![Request::Run("gen".into())],
@@ -276,7 +287,10 @@ mod tests {
 
     fn perform_app(z: Vec<f32>) -> App {
         let mut app = App::new(
-            View { latent: LatentView { z, marked: vec![] }, ..Default::default() },
+            View {
+                latent: LatentView { z, marked: vec![] },
+                ..Default::default()
+            },
             vec![],
         );
         app.mode = Mode::Perform;
@@ -300,7 +314,10 @@ mod tests {
         let keys: Vec<KeyEvent> = "tempo 90".chars().map(|c| key(KeyCode::Char(c))).collect();
         assert!(press(&mut app, &keys).is_empty());
         assert_eq!(app.cmd.input, "tempo 90");
-        assert_eq!(press(&mut app, &[key(KeyCode::Enter)]), [Request::Run("tempo 90".into())]);
+        assert_eq!(
+            press(&mut app, &[key(KeyCode::Enter)]),
+            [Request::Run("tempo 90".into())]
+        );
         assert_eq!(app.cmd.input, "");
         press(&mut app, &[key(KeyCode::Up)]);
         assert_eq!(app.cmd.input, "tempo 90");
@@ -309,13 +326,19 @@ mod tests {
     #[test]
     fn question_mark_is_help_only_on_an_empty_line() {
         let mut app = App::default();
-        assert_eq!(app.action_for(key(KeyCode::Char('?'))), Some(Action::ToggleHelp));
+        assert_eq!(
+            app.action_for(key(KeyCode::Char('?'))),
+            Some(Action::ToggleHelp)
+        );
         press(&mut app, &[key(KeyCode::Char('?'))]);
         assert!(app.help);
         // Any key closes help and does nothing else.
         press(&mut app, &[key(KeyCode::Char('x'))]);
         assert!(!app.help && app.cmd.input.is_empty());
-        press(&mut app, &[key(KeyCode::Char('h')), key(KeyCode::Char('?'))]);
+        press(
+            &mut app,
+            &[key(KeyCode::Char('h')), key(KeyCode::Char('?'))],
+        );
         assert_eq!(app.cmd.input, "h?");
     }
 
@@ -332,14 +355,28 @@ mod tests {
             [Request::Run("latent nudge 2 -1".into())]
         );
         // Space selects; a nudge then moves every selected dimension.
-        let reqs = press(&mut app, &[key(KeyCode::Char(' ')), down, key(KeyCode::Char(' ')), key(KeyCode::Char('l'))]);
+        let reqs = press(
+            &mut app,
+            &[
+                key(KeyCode::Char(' ')),
+                down,
+                key(KeyCode::Char(' ')),
+                key(KeyCode::Char('l')),
+            ],
+        );
         assert_eq!(
             reqs,
-            [Request::Run("latent nudge 2 0.25".into()), Request::Run("latent nudge 3 0.25".into())]
+            [
+                Request::Run("latent nudge 2 0.25".into()),
+                Request::Run("latent nudge 3 0.25".into())
+            ]
         );
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('0'))]),
-            [Request::Run("latent set 2 0".into()), Request::Run("latent set 3 0".into())]
+            [
+                Request::Run("latent set 2 0".into()),
+                Request::Run("latent set 3 0".into())
+            ]
         );
         // The cursor stops at the last dimension.
         let many = vec![down; 20];
@@ -352,11 +389,23 @@ mod tests {
     #[test]
     fn perform_keys_for_transport_and_modes() {
         let mut app = perform_app(vec![]);
-        assert_eq!(press(&mut app, &[key(KeyCode::Char('p'))]), [Request::Run("play".into())]);
+        assert_eq!(
+            press(&mut app, &[key(KeyCode::Char('p'))]),
+            [Request::Run("play".into())]
+        );
         app.view.transport.playing = true;
-        assert_eq!(press(&mut app, &[key(KeyCode::Char('p'))]), [Request::Run("stop".into())]);
-        assert_eq!(press(&mut app, &[key(KeyCode::Char('g'))]), [Request::Run("gen".into())]);
-        assert_eq!(press(&mut app, &[key(KeyCode::Char('s'))]), [Request::Run("latent sample".into())]);
+        assert_eq!(
+            press(&mut app, &[key(KeyCode::Char('p'))]),
+            [Request::Run("stop".into())]
+        );
+        assert_eq!(
+            press(&mut app, &[key(KeyCode::Char('g'))]),
+            [Request::Run("gen".into())]
+        );
+        assert_eq!(
+            press(&mut app, &[key(KeyCode::Char('s'))]),
+            [Request::Run("latent sample".into())]
+        );
         // Without a latent a nudge says why instead of sending a command.
         assert!(press(&mut app, &[key(KeyCode::Char('l'))]).is_empty());
         assert_eq!(app.log.last().unwrap().level, Level::Warn);
@@ -383,10 +432,16 @@ mod tests {
     #[test]
     fn tab_uses_the_completer() {
         let mut app = App::default();
-        press(&mut app, &[key(KeyCode::Char('p')), key(KeyCode::Char('l'))]);
+        press(
+            &mut app,
+            &[key(KeyCode::Char('p')), key(KeyCode::Char('l'))],
+        );
         let complete = |line: &str, cur: usize| {
             assert_eq!((line, cur), ("pl", 2));
-            vec![Candidate { start: 0, text: "play".into() }]
+            vec![Candidate {
+                start: 0,
+                text: "play".into(),
+            }]
         };
         let a = app.action_for(key(KeyCode::Tab)).unwrap();
         app.apply(a, &complete);
@@ -400,6 +455,10 @@ mod tests {
             app.push_log(Level::Info, format!("{i}"));
         }
         assert_eq!(app.log.len(), LOG_LINES);
+        app.push_log(Level::Error, "panicked at x.rs:1:2:\nattempt to multiply");
+        assert_eq!(app.log.len(), LOG_LINES);
+        assert_eq!(app.log.last().unwrap().text, "attempt to multiply");
+        assert_eq!(app.log[0].text, "12");
         assert_eq!(app.log[0].text, "10");
         app.apply(Action::ScrollLog(5), &none);
         app.apply(Action::ScrollLog(-20), &none);

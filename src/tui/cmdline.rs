@@ -28,7 +28,10 @@ pub struct CommandLine {
 
 impl CommandLine {
     pub fn with_history(history: Vec<String>) -> Self {
-        CommandLine { history, ..Default::default() }
+        CommandLine {
+            history,
+            ..Default::default()
+        }
     }
 
     fn edited(&mut self) {
@@ -235,7 +238,10 @@ mod tests {
             ["temperature", "tempo", "tap"]
                 .iter()
                 .filter(|w| w.starts_with(&line[start..cursor]))
-                .map(|w| Candidate { start, text: w.to_string() })
+                .map(|w| Candidate {
+                    start,
+                    text: w.to_string(),
+                })
                 .collect()
         };
         let mut c = typed("tem");

@@ -27,7 +27,9 @@ pub enum SampleError {
 pub fn losses_from_log(text: &str) -> LossSeries {
     let mut s = LossSeries::default();
     for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         let step = v["step"].as_f64().unwrap_or(0.0);
         match v["event"].as_str() {
             Some("step") => {
@@ -40,9 +42,11 @@ pub fn losses_from_log(text: &str) -> LossSeries {
             }
             Some("epoch") => {
                 let val = &v["val"];
-                if let (Some(n), Some(r), Some(k)) =
-                    (val["nelbo"].as_f64(), val["recon"].as_f64(), val["kl"].as_f64())
-                {
+                if let (Some(n), Some(r), Some(k)) = (
+                    val["nelbo"].as_f64(),
+                    val["recon"].as_f64(),
+                    val["kl"].as_f64(),
+                ) {
                     s.val_total.push((step, n));
                     s.val_recon.push((step, r));
                     s.val_kl.push((step, k));
@@ -64,7 +68,12 @@ pub fn roll_notes(path: &Path) -> Result<Vec<RollNote>, SampleError> {
         .seq
         .notes
         .iter()
-        .map(|n| RollNote { pitch: n.pitch, start: n.start, end: n.end(), velocity: n.velocity })
+        .map(|n| RollNote {
+            pitch: n.pitch,
+            start: n.start,
+            end: n.end(),
+            velocity: n.velocity,
+        })
         .collect())
 }
 
@@ -90,8 +99,14 @@ pub fn realistic_view(root: &Path) -> Result<View, SampleError> {
             tokens_per_s: Some(2240.0),
             losses,
         },
-        latent: LatentView { z, marked: vec![3, 17] },
-        roll: RollView { notes: roll_notes(&root.join(PIECE))?, playhead: 17.5 },
+        latent: LatentView {
+            z,
+            marked: vec![3, 17],
+        },
+        roll: RollView {
+            notes: roll_notes(&root.join(PIECE))?,
+            playhead: 17.5,
+        },
         transport: TransportView {
             bpm: 96.0,
             beat: 17.5,
@@ -107,7 +122,10 @@ pub fn realistic_view(root: &Path) -> Result<View, SampleError> {
             ..Default::default()
         },
         ports: PortsView {
-            available: vec!["Midi Through:Midi Through Port-0".into(), "system:playback_1".into()],
+            available: vec![
+                "Midi Through:Midi Through Port-0".into(),
+                "system:playback_1".into(),
+            ],
             connected: vec!["Midi Through:Midi Through Port-0".into()],
             virtual_port: Some("improv".into()),
             synth: true,
@@ -119,14 +137,28 @@ pub fn realistic_view(root: &Path) -> Result<View, SampleError> {
 
 /// An app showing the realistic view, with some history, log lines and a line being typed.
 pub fn realistic_app(root: &Path) -> Result<App, SampleError> {
-    let history = ["load corpus data", "model load models/vae-lstm-small", "train epochs 12", "play"];
-    let mut app = App::new(realistic_view(root)?, history.iter().map(|s| s.to_string()).collect());
+    let history = [
+        "load corpus data",
+        "model load models/vae-lstm-small",
+        "train epochs 12",
+        "play",
+    ];
+    let mut app = App::new(
+        realistic_view(root)?,
+        history.iter().map(|s| s.to_string()).collect(),
+    );
     app.push_log(Level::Command, "load corpus data");
     app.push_log(Level::Info, "corpus data: loaded");
     app.push_log(Level::Command, "train epochs 12");
     app.push_log(Level::Info, "epoch 1: val -ELBO 3.376/token, KL 19.4");
-    app.push_log(Level::Warn, "connect: no port named 'fluid'; using Midi Through");
-    app.push_log(Level::Error, "gen: style 'jazz' is not in the corpus (styles: bach, folk)");
+    app.push_log(
+        Level::Warn,
+        "connect: no port named 'fluid'; using Midi Through",
+    );
+    app.push_log(
+        Level::Error,
+        "gen: style 'jazz' is not in the corpus (styles: bach, folk)",
+    );
     app.dim = 5;
     app.selected = vec![5, 9];
     for c in "temperature 0.9".chars() {
@@ -154,7 +186,12 @@ mod tests {
 
     #[test]
     fn missing_file_names_it() {
-        let err = realistic_view(Path::new("/nonexistent")).unwrap_err().to_string();
-        assert!(err.starts_with("/nonexistent/models/logs/vae-lstm-small.jsonl: "), "{err}");
+        let err = realistic_view(Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/nonexistent/models/logs/vae-lstm-small.jsonl: "),
+            "{err}"
+        );
     }
 }

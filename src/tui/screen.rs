@@ -39,12 +39,23 @@ pub fn areas(area: Rect) -> Areas {
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
     let [roll, ports] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(30)]).areas(middle);
-    Areas { loss, latent, roll, ports, transport, log, cmdline }
+    Areas {
+        loss,
+        latent,
+        roll,
+        ports,
+        transport,
+        log,
+        cmdline,
+    }
 }
 
 impl App {
     fn cmdline_pane(&self) -> CmdlinePane<'_> {
-        CmdlinePane { line: &self.cmd, focused: self.mode == Mode::Command && !self.help }
+        CmdlinePane {
+            line: &self.cmd,
+            focused: self.mode == Mode::Command && !self.help,
+        }
     }
 
     /// Where the terminal's cursor goes (the command line's caret), if shown.
@@ -65,7 +76,10 @@ impl App {
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let a = areas(area);
-        LossPane { train: &self.view.train }.render(a.loss, buf);
+        LossPane {
+            train: &self.view.train,
+        }
+        .render(a.loss, buf);
         LatentPane {
             latent: &self.view.latent,
             cursor: self.dim,
@@ -73,10 +87,20 @@ impl Widget for &App {
             focused: self.mode == Mode::Perform,
         }
         .render(a.latent, buf);
-        RollPane { roll: &self.view.roll }.render(a.roll, buf);
-        PortsPane { ports: &self.view.ports }.render(a.ports, buf);
+        RollPane {
+            roll: &self.view.roll,
+        }
+        .render(a.roll, buf);
+        PortsPane {
+            ports: &self.view.ports,
+        }
+        .render(a.ports, buf);
         TransportPane { view: &self.view }.render(a.transport, buf);
-        LogPane { lines: &self.log, scroll: self.log_scroll }.render(a.log, buf);
+        LogPane {
+            lines: &self.log,
+            scroll: self.log_scroll,
+        }
+        .render(a.log, buf);
         self.cmdline_pane().render(a.cmdline, buf);
         if self.help {
             HelpPane.render(area, buf);

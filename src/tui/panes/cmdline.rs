@@ -36,7 +36,11 @@ impl Widget for CmdlinePane<'_> {
         } else {
             " perform keys · : or Enter to type · ? help "
         };
-        let border = if self.focused { Color::Green } else { Color::Reset };
+        let border = if self.focused {
+            Color::Green
+        } else {
+            Color::Reset
+        };
         let block = Block::bordered()
             .title(hint)
             .border_style(Style::new().fg(border));
@@ -45,7 +49,11 @@ impl Widget for CmdlinePane<'_> {
         match &l.error {
             Some((col, _)) if *col <= l.input.len() && l.input.is_char_boundary(*col) => {
                 input.push(Span::raw(&l.input[..*col]));
-                input.push(Span::raw(&l.input[*col..]).fg(Color::LightRed).add_modifier(Modifier::UNDERLINED));
+                input.push(
+                    Span::raw(&l.input[*col..])
+                        .fg(Color::LightRed)
+                        .add_modifier(Modifier::UNDERLINED),
+                );
             }
             _ => input.push(Span::raw(l.input.as_str())),
         }
@@ -54,15 +62,22 @@ impl Widget for CmdlinePane<'_> {
             let mut spans = vec![];
             for (i, c) in l.candidates.iter().enumerate() {
                 let s = Span::raw(format!("{} ", c.text));
-                spans.push(if Some(i) == l.candidate { s.reversed() } else { s.dark_gray() });
+                spans.push(if Some(i) == l.candidate {
+                    s.reversed()
+                } else {
+                    s.dark_gray()
+                });
             }
             lines.push(Line::from(spans));
         } else if let Some((col, msg)) = &l.error {
             let col = l.input.get(..*col).map_or(0, |s| s.chars().count());
-            lines.push(Line::from(vec![
-                Span::raw(" ".repeat(col + PROMPT.len()) + "^ "),
-                Span::raw(msg.as_str()),
-            ]).fg(Color::LightRed));
+            lines.push(
+                Line::from(vec![
+                    Span::raw(" ".repeat(col + PROMPT.len()) + "^ "),
+                    Span::raw(msg.as_str()),
+                ])
+                .fg(Color::LightRed),
+            );
         }
         Paragraph::new(lines).block(block).render(area, buf);
     }
@@ -80,7 +95,10 @@ mod tests {
         "tempo fast".chars().for_each(|c| line.insert(c));
         line.error = Some((6, "expected a number (BPM)".into()));
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 4));
-        let pane = CmdlinePane { line: &line, focused: true };
+        let pane = CmdlinePane {
+            line: &line,
+            focused: true,
+        };
         assert_eq!(pane.cursor(buf.area), Some(Position::new(13, 1)));
         pane.render(buf.area, &mut buf);
         assert_eq!(
@@ -100,15 +118,28 @@ mod tests {
     fn shows_candidates_with_the_current_one_reversed() {
         let mut line = CommandLine::default();
         line.candidates = vec![
-            Candidate { start: 0, text: "tempo".into() },
-            Candidate { start: 0, text: "temperature".into() },
+            Candidate {
+                start: 0,
+                text: "tempo".into(),
+            },
+            Candidate {
+                start: 0,
+                text: "temperature".into(),
+            },
         ];
         line.candidate = Some(1);
         let mut buf = Buffer::empty(Rect::new(0, 0, 30, 4));
-        let pane = CmdlinePane { line: &line, focused: false };
+        let pane = CmdlinePane {
+            line: &line,
+            focused: false,
+        };
         assert_eq!(pane.cursor(buf.area), None);
         pane.render(buf.area, &mut buf);
-        let row = |y: u16| (0..30).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        let row = |y: u16| {
+            (0..30)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        };
         assert_eq!(row(2), "│tempo temperature           │");
         assert!(buf[(7, 2)].modifier.contains(Modifier::REVERSED));
         assert!(!buf[(1, 2)].modifier.contains(Modifier::REVERSED));

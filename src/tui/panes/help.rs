@@ -38,8 +38,12 @@ impl Widget for HelpPane {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let height = (BINDINGS.len() as u16 + 2).min(area.height);
         let width = 62.min(area.width);
-        let [row] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-        let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(row);
+        let [row] = Layout::vertical([Constraint::Length(height)])
+            .flex(Flex::Center)
+            .areas(area);
+        let [popup] = Layout::horizontal([Constraint::Length(width)])
+            .flex(Flex::Center)
+            .areas(row);
         Clear.render(popup, buf);
         let lines: Vec<Line> = BINDINGS
             .iter()
@@ -47,7 +51,10 @@ impl Widget for HelpPane {
                 if what.is_empty() {
                     Line::from(Span::raw(*k).bold().fg(Color::Green))
                 } else {
-                    Line::from(vec![Span::raw(format!(" {k:<16}")).fg(Color::Yellow), Span::raw(*what)])
+                    Line::from(vec![
+                        Span::raw(format!(" {k:<16}")).fg(Color::Yellow),
+                        Span::raw(*what),
+                    ])
                 }
             })
             .collect();
@@ -66,9 +73,29 @@ mod tests {
     fn centred_and_clears_what_is_under_it() {
         let mut buf = Buffer::filled(Rect::new(0, 0, 80, 29), ratatui::buffer::Cell::new("x"));
         HelpPane.render(buf.area, &mut buf);
-        let row = |y: u16| (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
-        assert_eq!(row(3), format!("{}┌ keys {}┐{}", "x".repeat(9), "─".repeat(54), "x".repeat(9)));
-        assert_eq!(row(4), format!("{}│any mode{}│{}", "x".repeat(9), " ".repeat(52), "x".repeat(9)));
+        let row = |y: u16| {
+            (0..80)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        };
+        assert_eq!(
+            row(3),
+            format!(
+                "{}┌ keys {}┐{}",
+                "x".repeat(9),
+                "─".repeat(54),
+                "x".repeat(9)
+            )
+        );
+        assert_eq!(
+            row(4),
+            format!(
+                "{}│any mode{}│{}",
+                "x".repeat(9),
+                " ".repeat(52),
+                "x".repeat(9)
+            )
+        );
         assert!(row(5).contains(" ?  F1            this help"));
         assert_eq!(row(2), "x".repeat(80));
     }

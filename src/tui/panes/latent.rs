@@ -61,8 +61,14 @@ impl Widget for LatentPane<'_> {
         if let Some(v) = z.get(self.cursor) {
             title.push_span(format!("· dim {} = {:+.2} ", self.cursor, v).not_bold());
         }
-        let border = if self.focused { Color::Green } else { Color::Reset };
-        let block = Block::bordered().title(title).border_style(Style::new().fg(border));
+        let border = if self.focused {
+            Color::Green
+        } else {
+            Color::Reset
+        };
+        let block = Block::bordered()
+            .title(title)
+            .border_style(Style::new().fg(border));
         let inner = block.inner(area);
         block.render(area, buf);
         if z.is_empty() {
@@ -126,8 +132,13 @@ mod tests {
             marked: vec![3],
         };
         let mut buf = Buffer::empty(Rect::new(0, 0, 24, 6));
-        LatentPane { latent: &latent, cursor: 1, selected: &[2], focused: false }
-            .render(buf.area, &mut buf);
+        LatentPane {
+            latent: &latent,
+            cursor: 1,
+            selected: &[2],
+            focused: false,
+        }
+        .render(buf.area, &mut buf);
         assert_eq!(
             plain(&buf),
             Buffer::with_lines([
@@ -147,11 +158,23 @@ mod tests {
 
     #[test]
     fn pages_to_keep_the_cursor_visible() {
-        let latent = LatentView { z: (0..40).map(|i| i as f32 / 10.0).collect(), marked: vec![] };
+        let latent = LatentView {
+            z: (0..40).map(|i| i as f32 / 10.0).collect(),
+            marked: vec![],
+        };
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 5));
-        LatentPane { latent: &latent, cursor: 37, selected: &[], focused: true }
-            .render(buf.area, &mut buf);
-        let row = |y: u16| (0..20).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        LatentPane {
+            latent: &latent,
+            cursor: 37,
+            selected: &[],
+            focused: true,
+        }
+        .render(buf.area, &mut buf);
+        let row = |y: u16| {
+            (0..20)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        };
         assert!(row(1).starts_with("│36 "), "{}", row(1));
         assert!(row(2).starts_with("│37 "), "{}", row(2));
         assert_eq!(buf[(0, 0)].fg, Color::Green);

@@ -60,7 +60,10 @@ mod tests {
     use crate::tui::panes::plain;
 
     fn line(level: Level, text: &str) -> LogLine {
-        LogLine { level, text: text.into() }
+        LogLine {
+            level,
+            text: text.into(),
+        }
     }
 
     #[test]
@@ -72,7 +75,11 @@ mod tests {
             line(Level::Error, "gen: no model"),
         ];
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 4));
-        LogPane { lines: &lines, scroll: 0 }.render(buf.area, &mut buf);
+        LogPane {
+            lines: &lines,
+            scroll: 0,
+        }
+        .render(buf.area, &mut buf);
         assert_eq!(
             plain(&buf),
             Buffer::with_lines([
@@ -85,7 +92,11 @@ mod tests {
         assert_eq!(buf[(1, 2)].fg, Color::LightRed);
         assert_eq!(buf[(1, 1)].fg, Color::Yellow);
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 4));
-        LogPane { lines: &lines, scroll: 2 }.render(buf.area, &mut buf);
+        LogPane {
+            lines: &lines,
+            scroll: 2,
+        }
+        .render(buf.area, &mut buf);
         assert_eq!(
             plain(&buf),
             Buffer::with_lines([

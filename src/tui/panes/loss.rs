@@ -30,7 +30,9 @@ fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
         return points.to_vec();
     }
     let stride = points.len() as f64 / max as f64;
-    let mut out: Vec<(f64, f64)> = (0..max).map(|i| points[(i as f64 * stride) as usize]).collect();
+    let mut out: Vec<(f64, f64)> = (0..max)
+        .map(|i| points[(i as f64 * stride) as usize])
+        .collect();
     if let (Some(last), Some(end)) = (out.last_mut(), points.last()) {
         *last = *end;
     }
@@ -55,7 +57,11 @@ fn short(v: f64) -> String {
 
 fn title(t: &TrainView) -> Line<'static> {
     let mut spans = vec![Span::raw(" loss ").bold()];
-    let status = if t.status.is_empty() { "idle" } else { &t.status };
+    let status = if t.status.is_empty() {
+        "idle"
+    } else {
+        &t.status
+    };
     let step = match t.target_steps {
         Some(n) => format!("{status} step {}/{n} epoch {} ", t.step, t.epoch),
         None => format!("{status} step {} epoch {} ", t.step, t.epoch),
@@ -128,9 +134,7 @@ impl Widget for LossPane<'_> {
             .style(Style::new().dark_gray());
         let y_axis = Axis::default()
             .bounds([y_min, y_max])
-            .labels(
-                [y_min, (y_min + y_max) / 2.0, y_max].map(|e| short(10f64.powf(e))),
-            )
+            .labels([y_min, (y_min + y_max) / 2.0, y_max].map(|e| short(10f64.powf(e))))
             .style(Style::new().dark_gray());
         Chart::new(datasets)
             .block(block)
@@ -194,8 +198,15 @@ mod tests {
                 ..Default::default()
             },
         };
-        let text: String = title(&train).spans.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(text, " loss training step 12/30 epoch 1 5123 tok/s total 3.250 val 3.500 ");
+        let text: String = title(&train)
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(
+            text,
+            " loss training step 12/30 epoch 1 5123 tok/s total 3.250 val 3.500 "
+        );
     }
 
     #[test]
@@ -203,7 +214,9 @@ mod tests {
         let train = TrainView {
             status: "training".into(),
             losses: LossSeries {
-                total: (0..100).map(|i| (i as f64, 5.0 - i as f64 * 0.03)).collect(),
+                total: (0..100)
+                    .map(|i| (i as f64, 5.0 - i as f64 * 0.03))
+                    .collect(),
                 ..Default::default()
             },
             ..Default::default()
@@ -213,7 +226,11 @@ mod tests {
         let braille = buf
             .content
             .iter()
-            .filter(|c| c.symbol().chars().any(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch)))
+            .filter(|c| {
+                c.symbol()
+                    .chars()
+                    .any(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch))
+            })
             .count();
         assert!(braille > 20, "{braille} braille cells");
         assert!(buf.content.iter().any(|c| c.fg == Color::Yellow));

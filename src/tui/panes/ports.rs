@@ -33,15 +33,28 @@ pub fn lines(p: &PortsView) -> Vec<Line<'static>> {
         },
     ]));
     if p.connected.is_empty() {
-        out.push(Line::from(vec![Span::raw("to ").dark_gray(), Span::raw("no port").dark_gray()]));
+        out.push(Line::from(vec![
+            Span::raw("to ").dark_gray(),
+            Span::raw("no port").dark_gray(),
+        ]));
     }
     for c in &p.connected {
-        out.push(Line::from(vec![Span::raw("to ").dark_gray(), Span::raw(c.clone()).fg(Color::LightGreen)]));
+        out.push(Line::from(vec![
+            Span::raw("to ").dark_gray(),
+            Span::raw(c.clone()).fg(Color::LightGreen),
+        ]));
     }
     if let Some(r) = &p.recording {
-        out.push(Line::from(vec![Span::raw("rec ").fg(Color::Red), Span::raw(r.clone())]));
+        out.push(Line::from(vec![
+            Span::raw("rec ").fg(Color::Red),
+            Span::raw(r.clone()),
+        ]));
     }
-    let others: Vec<&String> = p.available.iter().filter(|a| !p.connected.contains(a)).collect();
+    let others: Vec<&String> = p
+        .available
+        .iter()
+        .filter(|a| !p.connected.contains(a))
+        .collect();
     if !others.is_empty() {
         out.push(Line::from(Span::raw("ports").dark_gray()));
         out.extend(others.into_iter().map(|a| Line::from(format!(" {a}"))));

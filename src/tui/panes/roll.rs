@@ -11,7 +11,9 @@ use crate::tui::view::{RollNote, RollView};
 /// Cells per beat: one sixteenth note per cell.
 pub const CELLS_PER_BEAT: f64 = 4.0;
 const LABEL_W: u16 = 4;
-const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
 
 pub fn pitch_name(p: u8) -> String {
     format!("{}{}", NAMES[p as usize % 12], p as i32 / 12 - 1)
@@ -59,14 +61,22 @@ impl Widget for RollPane<'_> {
             let pitch = low + (rows - 1 - r) as i32;
             let y = inner.y + r as u16;
             if (0..128).contains(&pitch) && (pitch % 12 == 0 || r == 0 || r == rows - 1) {
-                buf.set_stringn(inner.x, y, pitch_name(pitch as u8), LABEL_W as usize, Style::new().dim());
+                buf.set_stringn(
+                    inner.x,
+                    y,
+                    pitch_name(pitch as u8),
+                    LABEL_W as usize,
+                    Style::new().dim(),
+                );
             }
             // Beat lines: a dot on each beat, a stronger mark on each bar of four.
             for c in 0..grid_w {
                 let beat = t0 + c as f64 / CELLS_PER_BEAT;
                 let on_beat = (beat * CELLS_PER_BEAT).round() as i64 % CELLS_PER_BEAT as i64 == 0;
                 if on_beat && beat >= 0.0 {
-                    buf[(x0 + c as u16, y)].set_symbol("·").set_style(Style::new().dark_gray());
+                    buf[(x0 + c as u16, y)]
+                        .set_symbol("·")
+                        .set_style(Style::new().dark_gray());
                 }
             }
         }
@@ -76,18 +86,24 @@ impl Widget for RollPane<'_> {
                 continue;
             }
             let c0 = ((n.start - t0) * CELLS_PER_BEAT).floor().max(0.0) as usize;
-            let c1 = (((n.end - t0) * CELLS_PER_BEAT).ceil() as usize).min(grid_w).max(c0 + 1);
+            let c1 = (((n.end - t0) * CELLS_PER_BEAT).ceil() as usize)
+                .min(grid_w)
+                .max(c0 + 1);
             let sounding = n.start <= self.roll.playhead && n.end > self.roll.playhead;
             let past = n.end <= self.roll.playhead;
             let style = if sounding {
-                Style::new().fg(Color::LightGreen).add_modifier(Modifier::BOLD)
+                Style::new()
+                    .fg(Color::LightGreen)
+                    .add_modifier(Modifier::BOLD)
             } else if past {
                 Style::new().fg(Color::Green).add_modifier(Modifier::DIM)
             } else {
                 Style::new().fg(Color::Blue)
             };
             for c in c0..c1.min(grid_w) {
-                buf[(x0 + c as u16, inner.y + r as u16)].set_symbol("█").set_style(style);
+                buf[(x0 + c as u16, inner.y + r as u16)]
+                    .set_symbol("█")
+                    .set_style(style);
             }
         }
         for r in 0..rows {
@@ -117,9 +133,24 @@ mod tests {
     fn notes_scroll_past_the_playhead() {
         let roll = RollView {
             notes: vec![
-                RollNote { pitch: 60, start: 0.0, end: 1.0, velocity: 90 },
-                RollNote { pitch: 62, start: 1.0, end: 1.5, velocity: 90 },
-                RollNote { pitch: 64, start: 2.0, end: 3.0, velocity: 90 },
+                RollNote {
+                    pitch: 60,
+                    start: 0.0,
+                    end: 1.0,
+                    velocity: 90,
+                },
+                RollNote {
+                    pitch: 62,
+                    start: 1.0,
+                    end: 1.5,
+                    velocity: 90,
+                },
+                RollNote {
+                    pitch: 64,
+                    start: 2.0,
+                    end: 3.0,
+                    velocity: 90,
+                },
             ],
             playhead: 1.25,
         };

@@ -51,11 +51,23 @@ pub fn lines(view: &View) -> Vec<Line<'static>> {
         "top-p ",
         t.top_p.map_or("off".into(), |p| format!("{p:.2}")),
     ));
-    second.extend(field("seed ", t.seed.map_or("random".into(), |s| s.to_string())));
-    second.extend(field("style ", t.style.clone().unwrap_or_else(|| "none".into())));
+    second.extend(field(
+        "seed ",
+        t.seed.map_or("random".into(), |s| s.to_string()),
+    ));
+    second.extend(field(
+        "style ",
+        t.style.clone().unwrap_or_else(|| "none".into()),
+    ));
     let mut third = Vec::new();
-    third.extend(field("corpus ", view.corpus.clone().unwrap_or_else(|| "none".into())));
-    third.extend(field("model ", view.model.clone().unwrap_or_else(|| "none".into())));
+    third.extend(field(
+        "corpus ",
+        view.corpus.clone().unwrap_or_else(|| "none".into()),
+    ));
+    third.extend(field(
+        "model ",
+        view.model.clone().unwrap_or_else(|| "none".into()),
+    ));
     vec![Line::from(first), Line::from(second), Line::from(third)]
 }
 
