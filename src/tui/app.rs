@@ -459,7 +459,6 @@ mod tests {
         assert_eq!(app.log.len(), LOG_LINES);
         assert_eq!(app.log.last().unwrap().text, "attempt to multiply");
         assert_eq!(app.log[0].text, "12");
-        assert_eq!(app.log[0].text, "10");
         app.apply(Action::ScrollLog(5), &none);
         app.apply(Action::ScrollLog(-20), &none);
         assert_eq!(app.log_scroll, 0);

@@ -96,7 +96,11 @@ mod tests {
                 "x".repeat(9)
             )
         );
-        assert!(row(5).contains(" ?  F1            this help"));
+        assert!(
+            row(5).contains("│ ?  F1") && row(5).contains("this help"),
+            "{}",
+            row(5)
+        );
         assert_eq!(row(2), "x".repeat(80));
     }
 

@@ -81,19 +81,33 @@ impl Widget for LatentPane<'_> {
             return;
         }
         let rows = inner.height as usize;
-        let max_cols = (inner.width / MIN_COLUMN).max(1) as usize;
-        let cols = z.len().div_ceil(rows).min(max_cols);
+        let label_w = format!("{}", z.len() - 1).len();
+        // Every dimension on screen if it can be: with values when there is room, else as
+        // narrower bars only (the cursor's value is in the title); page only past that.
+        let needed = z.len().div_ceil(rows);
+        let compact_min = (label_w + 5) as u16;
+        let (cols, with_values) = if needed <= (inner.width / MIN_COLUMN) as usize {
+            (needed, true)
+        } else if needed <= (inner.width / compact_min) as usize {
+            (needed, false)
+        } else {
+            ((inner.width / compact_min).max(1) as usize, false)
+        };
         let visible = cols * rows;
         // Page so that the cursor's dimension is always on screen.
         let first = (self.cursor.min(z.len() - 1) / visible) * visible;
         let col_w = inner.width / cols as u16;
-        let label_w = format!("{}", z.len() - 1).len();
         for (i, &v) in z.iter().enumerate().skip(first).take(visible) {
             let slot = i - first;
             let x = inner.x + (slot / rows) as u16 * col_w;
             let y = inner.y + (slot % rows) as u16;
-            let bar_w = (col_w as usize).saturating_sub(label_w + 8);
-            let text = format!("{i:>label_w$} {} {v:+5.2}", bar(v, bar_w));
+            let text = if with_values {
+                let bar_w = (col_w as usize).saturating_sub(label_w + 8);
+                format!("{i:>label_w$} {} {v:+5.2}", bar(v, bar_w))
+            } else {
+                let bar_w = (col_w as usize).saturating_sub(label_w + 2);
+                format!("{i:>label_w$} {}", bar(v, bar_w))
+            };
             let mut style = Style::new();
             if self.latent.marked.contains(&i) {
                 style = style.fg(Color::Cyan);
@@ -154,6 +168,31 @@ mod tests {
         assert!(!buf[(1, 1)].modifier.contains(Modifier::REVERSED));
         assert_eq!(buf[(1, 3)].fg, Color::Yellow);
         assert_eq!(buf[(1, 4)].fg, Color::Cyan);
+    }
+
+    #[test]
+    fn narrow_panel_drops_values_to_show_every_dimension() {
+        let latent = LatentView {
+            z: vec![1.5, -1.5, 3.0, 0.0, 0.0, 0.0],
+            marked: vec![],
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 26, 4));
+        LatentPane {
+            latent: &latent,
+            cursor: 0,
+            selected: &[],
+            focused: false,
+        }
+        .render(buf.area, &mut buf);
+        assert_eq!(
+            plain(&buf),
+            Buffer::with_lines([
+                "┌ latent 6 dims · dim 0 =┐",
+                "│0   │█  2   │██ 4   │   │",
+                "│1  █│   3   │   5   │   │",
+                "└────────────────────────┘",
+            ])
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The loss chart: total, reconstruction and KL for training and validation, live while training.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
@@ -138,6 +138,8 @@ impl Widget for LossPane<'_> {
             .style(Style::new().dark_gray());
         Chart::new(datasets)
             .block(block)
+            .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
+            .hidden_legend_constraints((Constraint::Ratio(1, 3), Constraint::Ratio(3, 4)))
             .x_axis(x_axis)
             .y_axis(y_axis)
             .render(area, buf);
