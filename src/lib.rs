@@ -13,6 +13,7 @@ pub mod model;
 pub mod music;
 pub mod paths;
 pub mod play;
+pub mod repl;
 pub mod rng;
 pub mod train;
 pub mod tui;

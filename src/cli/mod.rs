@@ -59,6 +59,10 @@ pub enum Command {
     /// Look at a trained model.
     #[command(subcommand)]
     Model(model::ModelCmd),
+    /// The command language at a prompt (line by line from a pipe, stopping at the first error).
+    Repl,
+    /// Run a script of commands (as `improv repl < FILE` would), then wait for its jobs.
+    Run { file: PathBuf },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -94,6 +98,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Generate(g)) => generate::run(g),
         Some(Command::Train(t)) => train::run(t),
         Some(Command::Model(m)) => model::run(m),
+        Some(Command::Repl) => Ok(improv::repl::run()?),
+        Some(Command::Run { file }) => Ok(improv::repl::run_file(&file)?),
     }
 }
 

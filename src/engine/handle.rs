@@ -62,6 +62,19 @@ pub struct EngineHandle {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Reads the engine's latest `Snapshot` (see `EngineHandle::snapshot_reader`).
+#[derive(Clone)]
+pub struct SnapshotReader(Arc<Mutex<Snapshot>>);
+
+impl SnapshotReader {
+    pub fn get(&self) -> Snapshot {
+        match self.0.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
 /// Starts engines.
 pub struct Engine;
 
@@ -124,10 +137,13 @@ impl EngineHandle {
 
     /// A copy of the state to draw.
     pub fn snapshot(&self) -> Snapshot {
-        match self.snapshot.lock() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.snapshot_reader().get()
+    }
+
+    /// A cheap, cloneable reader of the snapshot, for helpers that outlive a borrow of the
+    /// handle (a completer inside a line editor).
+    pub fn snapshot_reader(&self) -> SnapshotReader {
+        SnapshotReader(self.snapshot.clone())
     }
 
     /// Waits for the command `id` to finish, passing every other event to `other`; the error

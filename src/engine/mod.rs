@@ -29,6 +29,11 @@ pub use command::*;
 pub use complete::{complete, highlight, validate, Completion, Highlight};
 pub use event::{CommandId, Event, Level};
 pub use grammar::{help_text, CommandSpec, COMMANDS};
-pub use handle::{Engine, EngineHandle, EngineOptions};
+pub use handle::{Engine, EngineHandle, EngineOptions, SnapshotReader};
 pub use parse::{is_blank, parse, words, ParseError, Word};
 pub use snapshot::*;
+
+#[cfg(test)]
+mod complete_tests;
+#[cfg(test)]
+mod parse_tests;

@@ -179,6 +179,8 @@ impl Core {
         result: Result<(), String>,
         script: Option<(CommandId, String)>,
     ) {
+        // Whoever waits for `Done` sees the command's effect in the snapshot.
+        self.publish();
         match result {
             Ok(()) => self.emit(Event::Done { id, error: None }),
             Err(text) => {

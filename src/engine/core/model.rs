@@ -43,6 +43,7 @@ pub struct ModelState {
 /// A generated piece.
 pub struct Generated {
     pub seq: NoteSeq,
+    pub tokens: usize,
     pub bars: usize,
     pub out: Option<PathBuf>,
 }
@@ -444,12 +445,8 @@ impl Core {
             return Err("train: the corpus was read with another tokenizer than the model's; load corpus again after loading the model".into());
         }
         let base = TrainConfig::default();
-        let config = TrainConfig {
-            epochs: s.epochs.unwrap_or(if s.steps.is_some() {
-                usize::MAX / 2
-            } else {
-                base.epochs
-            }),
+        let mut config = TrainConfig {
+            epochs: s.epochs.unwrap_or(base.epochs),
             max_steps: s.steps,
             batch: s.batch.unwrap_or(if m.meta.model.window <= 64 {
                 16
@@ -485,6 +482,11 @@ impl Core {
             return Err(format!(
                 "train: no piece of the corpus is longer than the model's window ({window} tokens)"
             ));
+        }
+        if let (Some(steps), None) = (s.steps, s.epochs) {
+            // Enough epochs for the steps asked for; `max_steps` ends the run.
+            let per_epoch = data.train.count().div_ceil(config.batch.max(1)).max(1);
+            config.epochs = steps.div_ceil(per_epoch).max(1);
         }
         let trainer = Trainer::spawn(TrainJob {
             model: m.model.clone(),
@@ -604,7 +606,12 @@ impl Core {
                     if let Some(path) = &out {
                         midi::write_file(&seq, path).map_err(|e| format!("gen: {e}"))?;
                     }
-                    Ok(Generated { seq, bars, out })
+                    Ok(Generated {
+                        seq,
+                        tokens: ids.len(),
+                        bars,
+                        out,
+                    })
                 })();
                 let _ = tx.send(JobResult::Piece(r));
             })
@@ -616,9 +623,13 @@ impl Core {
         let g = r?;
         let notes = g.seq.notes.len();
         if notes == 0 {
-            return Err(
-                "gen: the model produced no notes (train it more, or raise the temperature)".into(),
-            );
+            // Written all the same when asked for (a valid, empty MIDI file); not kept to play.
+            self.warn(format!(
+                "gen: the model produced no notes in {} tokens (train it more, or raise the temperature){}",
+                g.tokens,
+                g.out.as_ref().map_or(String::new(), |p| format!("; {} has none", p.display()))
+            ));
+            return Ok(());
         }
         let seconds = g.seq.duration_secs();
         self.log(format!(
