@@ -114,28 +114,19 @@ fn live(resume: bool) -> Result<()> {
     piped(&opts.startup)
 }
 
-/// Runs the startup lines, then standard input, line by line; stops at the first error.
+/// The REPL's line-by-line mode on the startup lines, then standard input.
 fn piped(startup: &[String]) -> Result<()> {
-    use improv::engine::{Engine, EngineOptions, Event};
-    use std::io::BufRead;
-    let engine = Engine::start(EngineOptions::default())?;
-    let stdin = std::io::stdin();
-    let lines = startup.iter().cloned().map(Ok).chain(stdin.lock().lines());
-    for (n, line) in lines.enumerate() {
-        let line = line?;
-        let Some(id) = engine
-            .run_line(&line)
-            .map_err(|e| anyhow::anyhow!("line {}: column {}: {e}", n + 1, e.column(&line)))?
-        else {
-            continue;
-        };
-        engine
-            .wait_for(id, |e| match e {
-                Event::Log { text, .. } => println!("{text}"),
-                Event::Error { text } => eprintln!("improv: {text}"),
-                _ => {}
-            })
-            .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
-    }
+    use std::io::Read;
+    let engine = improv::engine::Engine::start(improv::engine::EngineOptions::default())?;
+    let first: String = startup.iter().map(|l| format!("{l}\n")).collect();
+    let input = std::io::Cursor::new(first).chain(std::io::stdin().lock());
+    let k = startup.len();
+    improv::repl::run_lines(engine, std::io::BufReader::new(input), |n| {
+        if n <= k {
+            format!("startup line {n}")
+        } else {
+            format!("line {}", n - k)
+        }
+    })?;
     Ok(())
 }
