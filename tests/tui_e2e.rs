@@ -25,22 +25,19 @@ impl Tmux {
             "env IMPROV_HOME={} {bin}; echo EXITED $?; sleep 600",
             home.display()
         );
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                name,
-                "-x",
-                &W.to_string(),
-                "-y",
-                &H.to_string(),
-            ])
-            .arg(cmd)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("tmux runs")
-            .success();
+        // A tmux server that is just exiting (the last session was killed) refuses a new
+        // session once; try again.
+        let (w, h) = (W.to_string(), H.to_string());
+        let ok = (0..3).any(|i| {
+            std::thread::sleep(Duration::from_millis(300 * i));
+            Command::new("tmux")
+                .args(["new-session", "-d", "-s", name, "-x", &w, "-y", &h])
+                .arg(&cmd)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("tmux runs")
+                .success()
+        });
         assert!(ok, "tmux new-session failed");
         Tmux {
             name: name.to_string(),
