@@ -16,6 +16,7 @@ pub mod play;
 pub mod repl;
 pub mod rng;
 pub mod train;
+pub mod tui;
 
 // In debug test builds, `assert_no_alloc` scopes (the scheduler's dispatch, the synth callback)
 // abort on any allocation.

@@ -14,6 +14,8 @@ use super::{corpus_dir, TokenizerName};
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
+    /// TUI frame draw time (200x60, 120x40) and key-press-to-screen latency while training.
+    Tui(super::bench_tui::TuiBenchArgs),
     /// Scheduler lateness (memory sink, real port), JACK loopback, MIDI clock in, synth callback.
     Timing(super::bench_timing::TimingArgs),
     /// Reading + tokenizing a corpus, cold (no cache) and warm (from the cache).
@@ -93,6 +95,7 @@ pub enum BenchCmd {
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
+        BenchCmd::Tui(a) => super::bench_tui::run(a),
         BenchCmd::Timing(a) => super::bench_timing::run(a),
         BenchCmd::Latent(a) => super::bench_latent::run(a),
         BenchCmd::Corpus {

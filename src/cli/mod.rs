@@ -5,6 +5,7 @@ mod bench_latent;
 mod bench_model;
 mod bench_stream;
 mod bench_timing;
+mod bench_tui;
 mod corpus;
 mod eval;
 mod generate;
@@ -15,7 +16,7 @@ mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use improv::music::tokens::TokenizerConfig;
@@ -27,6 +28,9 @@ use improv::music::tokens::TokenizerConfig;
     about = "Live-coding music with machine learning"
 )]
 pub struct Cli {
+    /// With no command: open the TUI on the last autosave instead of `sessions/default.improv`.
+    #[arg(long)]
+    pub resume: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -89,8 +93,7 @@ pub fn corpus_dir(dir: Option<PathBuf>) -> PathBuf {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        // Until the live surface lands, the main job is a look at the bundled corpus.
-        None => corpus::stats(&corpus_dir(None), TokenizerName::Event, false, true),
+        None => live(cli.resume),
         Some(Command::Corpus(c)) => corpus::run(c),
         Some(Command::Bench(b)) => bench::run(b),
         Some(Command::Ports { json }) => play::ports(json),
@@ -104,4 +107,32 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Run { file }) => Ok(improv::repl::run_file(&file)?),
         Some(Command::Eval(e)) => eval::run(e),
     }
+}
+
+/// `improv` with no command: the TUI on a terminal; without one (a pipe, CI), the REPL's
+/// line-by-line behaviour instead of a broken screen.
+fn live(resume: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    let opts = improv::tui::TuiOptions::default_session(resume);
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return improv::tui::run(opts).context("tui");
+    }
+    piped(&opts.startup)
+}
+
+/// The REPL's line-by-line mode on the startup lines, then standard input.
+fn piped(startup: &[String]) -> Result<()> {
+    use std::io::Read;
+    let engine = improv::engine::Engine::start(improv::engine::EngineOptions::default())?;
+    let first: String = startup.iter().map(|l| format!("{l}\n")).collect();
+    let input = std::io::Cursor::new(first).chain(std::io::stdin().lock());
+    let k = startup.len();
+    improv::repl::run_lines(engine, std::io::BufReader::new(input), |n| {
+        if n <= k {
+            format!("startup line {n}")
+        } else {
+            format!("line {}", n - k)
+        }
+    })?;
+    Ok(())
 }

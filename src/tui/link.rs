@@ -1,0 +1,139 @@
+//! The TUI's adapter to the engine: the engine's `Snapshot` becomes the panes' `View`, its
+//! events become log lines, and its completer feeds the command line.
+
+use crate::engine::{self, Event, Snapshot};
+use crate::tui::cmdline::Candidate;
+use crate::tui::panes::log::{Level, LogLine};
+use crate::tui::view::{
+    LatentView, LossSeries, PortsView, RollNote, RollView, TrainView, TransportView, View,
+};
+
+/// What the panes draw, from what the engine knows.
+pub fn view_of(s: &Snapshot) -> View {
+    let corpus = match (&s.corpus, s.corpus_loading) {
+        (_, true) => Some("loading...".to_string()),
+        (Some(c), false) => Some(format!(
+            "{} ({} pieces, {} notes)",
+            c.path.display(),
+            c.pieces,
+            c.notes
+        )),
+        (None, false) => None,
+    };
+    let t = &s.train;
+    let status = if t.running && t.paused {
+        "paused"
+    } else if t.running {
+        "training"
+    } else if t.step > 0 {
+        "done"
+    } else {
+        "idle"
+    };
+    let weights_step = s.model.as_ref().map(|m| m.step as u64).filter(|&st| st > 0);
+    View {
+        corpus,
+        model: s.model.as_ref().map(|m| m.label.clone()),
+        train: TrainView {
+            status: status.into(),
+            step: t.step as u64,
+            epoch: t.epoch as u64,
+            target_steps: (t.total_steps > 0).then_some(t.total_steps as u64),
+            tokens_per_s: (t.tokens_per_s > 0.0).then_some(t.tokens_per_s),
+            losses: LossSeries {
+                total: t.train_total.clone(),
+                recon: t.train_recon.clone(),
+                kl: t.train_kl.clone(),
+                val_total: t.val_total.clone(),
+                val_recon: t.val_recon.clone(),
+                val_kl: t.val_kl.clone(),
+            },
+        },
+        latent: LatentView {
+            z: s.latent.clone(),
+            marked: s.selected_dims.clone(),
+        },
+        roll: RollView {
+            notes: s
+                .notes
+                .iter()
+                .map(|n| RollNote {
+                    pitch: n.pitch,
+                    start: n.start,
+                    end: n.start + n.length,
+                    velocity: n.velocity,
+                })
+                .collect(),
+            playhead: s.transport.position,
+        },
+        transport: TransportView {
+            bpm: s.params.tempo.unwrap_or(s.transport.bpm),
+            beats_per_bar: 4,
+            beat: s.transport.position,
+            playing: s.transport.playing,
+            temperature: s.sampling.temperature,
+            top_k: s.sampling.top_k,
+            top_p: s.sampling.top_p,
+            seed: Some(s.sampling.seed),
+            style: s.sampling.style.clone(),
+            transpose: s.params.transpose,
+            swing: s.params.swing as f32,
+            weights_step,
+        },
+        ports: PortsView {
+            available: s.ports.outputs.clone(),
+            connected: s
+                .sinks
+                .iter()
+                .map(|k| k.name.clone())
+                .filter(|n| n != "synth")
+                .collect(),
+            virtual_port: s.virtual_port.then(|| "improv".to_string()),
+            synth: s.synth_on,
+            synth_patch: None,
+            recording: s.recording.as_ref().map(|p| p.display().to_string()),
+        },
+    }
+}
+
+/// The log lines an engine event adds (training steps go to the chart, not the log).
+pub fn log_of(e: &Event) -> Vec<LogLine> {
+    let lines = |level: Level, text: &str| -> Vec<LogLine> {
+        text.lines()
+            .map(|l| LogLine {
+                level,
+                text: l.to_string(),
+            })
+            .collect()
+    };
+    match e {
+        Event::Log {
+            level: engine::Level::Info,
+            text,
+        } => lines(Level::Info, text),
+        Event::Log {
+            level: engine::Level::Warn,
+            text,
+        } => lines(Level::Warn, text),
+        Event::Error { text } => lines(Level::Error, text),
+        _ => Vec::new(),
+    }
+}
+
+/// The engine's completions as command-line candidates.
+pub fn candidates(line: &str, cursor: usize, snap: &Snapshot) -> Vec<Candidate> {
+    engine::complete(line, cursor, snap)
+        .into_iter()
+        .map(|c| Candidate {
+            start: c.span.start,
+            text: c.value,
+        })
+        .collect()
+}
+
+/// The parse error of a line about to run: (byte column, message with the suggestion).
+pub fn check(line: &str) -> Option<(usize, String)> {
+    engine::validate(line)
+        .err()
+        .map(|e| (e.span.start, e.to_string()))
+}
