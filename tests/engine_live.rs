@@ -56,7 +56,9 @@ fn streaming(home: &Path, file: &Path) -> EngineHandle {
     ] {
         run(&e, line).unwrap();
     }
-    until(&e, "the stream", |s| s.live.as_ref().is_some_and(|l| l.notes > 0));
+    until(&e, "the stream", |s| {
+        s.live.as_ref().is_some_and(|l| l.notes > 0)
+    });
     e
 }
 
@@ -106,7 +108,8 @@ fn play_streams_past_a_piece_and_stop_leaves_no_hanging_note() {
                     ons += 1;
                     *sounding.entry((c, key.as_int())).or_default() += 1;
                 }
-                midly::MidiMessage::NoteOn { key, .. } | midly::MidiMessage::NoteOff { key, .. } => {
+                midly::MidiMessage::NoteOn { key, .. }
+                | midly::MidiMessage::NoteOff { key, .. } => {
                     *sounding.entry((c, key.as_int())).or_default() -= 1;
                 }
                 _ => {}

@@ -86,7 +86,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("mute", "mute NAME", "silence a layer", &[], A::None),
     spec("unmute", "unmute NAME", "hear a layer again", &[], A::None),
     spec("at", "at bar|beat COMMAND", "run COMMAND at the next bar line or beat", &["bar", "beat"], A::Command),
-    spec("wait", "wait train | wait bars N | wait jobs", "hold the following commands until training ends, N bars have played, or no job runs", &["train", "bars", "jobs"], A::None),
+    spec("wait", "wait train | wait bars N | wait jobs", "hold the following commands until training ends, N bars have played, or no job runs (a piece playing counts; a live stream, which plays until `stop`, does not)", &["train", "bars", "jobs"], A::None),
     spec("session", "session save|load NAME", "save or restore the whole session (TOML under $IMPROV_HOME/sessions)", &["save", "load"], A::Session),
     spec("run", "run FILE", "run a script of commands", &[], A::Path),
     spec("watch", "watch FILE | watch off", "re-run the blocks of a script that change when it is saved", &["off"], A::Path),

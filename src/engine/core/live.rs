@@ -192,7 +192,10 @@ impl Core {
             return;
         };
         live.handle.swap_weights(m.model.stream(), m.step as u64);
-        self.log(format!("play: the weights of step {} from the next bar", m.step));
+        self.log(format!(
+            "play: the weights of step {} from the next bar",
+            m.step
+        ));
     }
 
     /// Drops the stream once playing has ended.

@@ -304,9 +304,10 @@ impl Core {
             Block::WaitBeat(beat) => {
                 (!self.play.is_playing() || self.play.position() >= *beat).then_some(Ok(()))
             }
-            Block::WaitJobs => {
-                (!self.models.training() && !self.play.is_playing()).then_some(Ok(()))
-            }
+            // A live stream plays until stopped: waiting for it would never end.
+            Block::WaitJobs => (!self.models.training()
+                && (!self.play.is_playing() || self.live.is_some()))
+            .then_some(Ok(())),
         };
         if let Some(result) = finished {
             if let Some(b) = self.blocker.take() {
@@ -447,10 +448,12 @@ impl Core {
             }
             other => {
                 let live = live::is_live_control(&other);
-                self.execute_now(other).and_then(|()| match live {
-                    true => self.sync_live(self.live_quantize),
-                    false => Ok(()),
-                }).map(|()| None)
+                self.execute_now(other)
+                    .and_then(|()| match live {
+                        true => self.sync_live(self.live_quantize),
+                        false => Ok(()),
+                    })
+                    .map(|()| None)
             }
         };
         match result {
@@ -505,7 +508,13 @@ impl Core {
                 self.sampling.seed = s;
                 Ok(())
             }
-            Command::Style(s) => self.set_style(s),
+            Command::Style(s) => {
+                self.set_style(s)?;
+                if self.streaming() {
+                    self.log("style: primes the next `play` or `gen`; the stream plays on");
+                }
+                Ok(())
+            }
             Command::Latent(l) => self.latent(l),
             Command::Ports => self.play.ports(&self.events),
             Command::Connect(port) => self.play.connect(&port, &self.events),

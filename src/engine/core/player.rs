@@ -198,9 +198,7 @@ impl PlayState {
                 .map_err(|e| format!("play: {e}"))?;
         }
         self.sigs = sigs;
-        player
-            .feed(source)
-            .map_err(|e| format!("play: {e}"))?;
+        player.feed(source).map_err(|e| format!("play: {e}"))?;
         player.start();
         self.player = Some(player);
         let _ = events.send(Event::Transport {

@@ -31,16 +31,16 @@ impl Core {
             (None, None) => &[],
         };
         let notes = notes
-                .iter()
-                .filter(|n| n.end() >= from && n.start <= to)
-                .map(|n| RollNote {
-                    pitch: n.pitch,
-                    channel: n.channel,
-                    velocity: n.velocity,
-                    start: n.start,
-                    length: n.duration,
-                })
-                .collect();
+            .iter()
+            .filter(|n| n.end() >= from && n.start <= to)
+            .map(|n| RollNote {
+                pitch: n.pitch,
+                channel: n.channel,
+                velocity: n.velocity,
+                start: n.start,
+                length: n.duration,
+            })
+            .collect();
         let live = self.live_status();
         Snapshot {
             corpus: m.corpus.as_ref().map(|c| CorpusSummary {
