@@ -162,3 +162,22 @@ fn at_bar_latent_sample_lands_on_a_bar_line() {
     run(&e, "panic").unwrap();
     until(&e, "the end", |s| !s.transport.playing);
 }
+
+#[test]
+fn training_weights_are_heard_while_streaming() {
+    let home = tempfile::tempdir().unwrap();
+    let e = streaming(home.path(), &home.path().join("c.mid"));
+    let base = e.snapshot().model.unwrap().step as u64;
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/classical");
+    run(&e, &format!("load corpus {}", corpus.display())).unwrap();
+    run(&e, "train steps 6 swap 2").unwrap();
+    let s = until(&e, "notes from the trained weights", |s| {
+        s.model
+            .as_ref()
+            .and_then(|m| m.playing_weights)
+            .is_some_and(|w| w > base)
+    });
+    assert!(s.transport.playing);
+    run(&e, "train stop").ok();
+    run(&e, "stop").unwrap();
+}

@@ -243,8 +243,10 @@ impl Core {
 
     fn tick(&mut self) {
         self.poll_blocker();
+        let was_training = self.models.training();
         self.models.poll_training(&self.events);
-        if self.models.poll_snapshots(&self.events) {
+        // New weights (an epoch's or `swap N` steps', or the run's last) for a live stream.
+        if self.models.poll_snapshots(&self.events) || was_training && !self.models.training() {
             self.swap_live_weights();
         }
         if let Some(stats) = self.play.poll() {
