@@ -141,6 +141,11 @@ fn changes_while_streaming_reach_the_stream() {
     let err = run(&e, "latent set 99 1").unwrap_err();
     assert!(err.starts_with("latent"), "{err}");
     assert!(e.snapshot().transport.playing);
+    // A model loaded while streaming: the stream starts again from it.
+    run(&e, &format!("model load {}", bundled_model().display())).unwrap();
+    until(&e, "the new stream", |s| {
+        s.transport.playing && s.live.as_ref().is_some_and(|l| l.notes > 0)
+    });
     run(&e, "stop").unwrap();
 }
 

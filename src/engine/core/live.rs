@@ -176,11 +176,11 @@ impl Core {
         if controls == live.sent {
             return Ok(());
         }
+        // Remembered even when refused, so that a refusal is reported once, not at every tick.
+        live.sent = controls.clone();
         live.handle
-            .set(controls.clone(), q)
-            .map_err(|e| format!("play: {e}"))?;
-        live.sent = controls;
-        Ok(())
+            .set(controls, q)
+            .map_err(|e| format!("play: {e}"))
     }
 
     /// New weights (the trainer's latest) for the stream, from its next bar line.
@@ -196,6 +196,24 @@ impl Core {
             "play: the weights of step {} from the next bar",
             m.step
         ));
+    }
+
+    /// A new model while streaming: the stream starts again from it (a model that cannot
+    /// stream ends it).
+    pub(super) fn restart_live(&mut self) {
+        if !self.streaming() {
+            return;
+        }
+        let r = if self.can_stream() {
+            self.start_streaming()
+        } else {
+            self.live = None;
+            self.play.stop(&self.events)
+        };
+        if let Err(e) = r {
+            self.live = None;
+            self.emit(super::super::event::Event::Error { text: e });
+        }
     }
 
     /// Drops the stream once playing has ended.

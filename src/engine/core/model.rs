@@ -352,6 +352,7 @@ impl Core {
             self.models.latent = vec![0.0; latent];
             self.models.selected.clear();
         }
+        self.restart_live();
     }
 
     pub(super) fn load_model(&mut self, path: PathBuf) -> Result<Block, String> {
