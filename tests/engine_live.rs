@@ -164,6 +164,15 @@ fn at_bar_latent_sample_lands_on_a_bar_line() {
     let s = until(&e, "the beat change", |s| changes(s) > before + 1);
     let beat = s.live.as_ref().and_then(|l| l.applied_beat).unwrap();
     assert_eq!(beat.fract(), 0.0, "not on a beat: {beat}");
+    // A walk steps the stream's latent on its bar lines.
+    run(&e, "latent walk 0.3").unwrap();
+    let s = until(&e, "a walk step", |s| changes(s) > before + 3);
+    let beat = s.live.as_ref().and_then(|l| l.applied_beat).unwrap();
+    assert_eq!(
+        beat.rem_euclid(4.0),
+        0.0,
+        "a walk step off the bar line: {beat}"
+    );
     run(&e, "panic").unwrap();
     until(&e, "the end", |s| !s.transport.playing);
 }
