@@ -25,8 +25,11 @@ pub enum Command {
     /// `gen [bars N | notes N] [style NAME] [out FILE]`: generate a piece (it becomes the current
     /// piece that `play` plays).
     Gen(GenCmd),
-    /// `play`: play the current piece (generating one first when there is none).
+    /// `play`: with a model loaded, stream live from it (latent and sampling changes are heard
+    /// as they are made); without one, play the current piece.
     Play,
+    /// `play piece`: play the current piece once (generating one first when there is none).
+    PlayPiece,
     /// `stop`: stop playing; every sounding note is released.
     Stop,
     /// `panic`: all notes off on every channel of every sink.
@@ -115,7 +118,7 @@ pub enum Command {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainCmd {
-    /// `train [epochs N | steps N] [beta B] [lr X] [batch N]`.
+    /// `train [epochs N | steps N] [beta B] [lr X] [batch N] [swap N]`.
     Start(TrainSettings),
     Pause,
     Resume,
@@ -132,6 +135,8 @@ pub struct TrainSettings {
     pub beta: Option<f64>,
     pub lr: Option<f64>,
     pub batch: Option<usize>,
+    /// Hand the trainer's weights to the live stream every N steps (besides each epoch end).
+    pub swap_every: Option<usize>,
 }
 
 /// `gen [bars N | notes N] [style NAME] [out FILE]`.

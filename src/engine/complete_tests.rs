@@ -15,7 +15,7 @@ fn values(line: &str, snap: &Snapshot) -> Vec<String> {
 #[rstest]
 #[case("te", &["tempo", "temperature"])]
 #[case("model ", &["new", "load", "save", "vae-lstm", "vae-transformer", "paper", "small", "tiny"])]
-#[case("train s", &["steps", "stop"])]
+#[case("train s", &["steps", "swap", "stop"])]
 #[case("synth o", &["on", "off"])]
 #[case("at bar tem", &["tempo", "temperature"])]
 #[case("help pa", &["panic"])]

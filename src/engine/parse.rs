@@ -274,7 +274,13 @@ impl<'a> Args<'a> {
             },
             "train" => self.train(u)?,
             "gen" => self.gen(u)?,
-            "play" => Command::Play,
+            "play" => match self.peek() {
+                Some(_) => {
+                    self.keyword(&["piece"], u)?;
+                    Command::PlayPiece
+                }
+                None => Command::Play,
+            },
             "stop" => Command::Stop,
             "panic" => Command::Panic,
             "tempo" => Command::Tempo(self.ranged("a tempo in BPM (1..1000)", u, |b: &f64| {
@@ -448,10 +454,10 @@ impl<'a> Args<'a> {
         while self.peek().is_some() {
             let keys: &[&'static str] = if first {
                 &[
-                    "epochs", "steps", "beta", "lr", "batch", "pause", "resume", "stop",
+                    "epochs", "steps", "beta", "lr", "batch", "swap", "pause", "resume", "stop",
                 ]
             } else {
-                &["epochs", "steps", "beta", "lr", "batch"]
+                &["epochs", "steps", "beta", "lr", "batch", "swap"]
             };
             match self.keyword(keys, u)? {
                 "pause" => return Ok(Command::Train(TrainCmd::Pause)),
@@ -474,6 +480,10 @@ impl<'a> Args<'a> {
                             *l > 0.0 && *l < 1.0
                         })?,
                     )
+                }
+                "swap" => {
+                    s.swap_every =
+                        Some(self.ranged("a step count of 1 or more", u, |n: &usize| *n >= 1)?)
                 }
                 _ => {
                     s.batch =

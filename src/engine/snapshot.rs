@@ -26,9 +26,12 @@ pub struct Snapshot {
     pub recording: Option<PathBuf>,
     /// The current piece (the last generated).
     pub piece: Option<PieceSummary>,
-    /// Notes of the current piece around the playhead, for a piano roll: from a bar before
-    /// the playhead to two bars after it, in beats from the piece's start.
+    /// Notes around the playhead, for a piano roll: from a bar before the playhead to two bars
+    /// after it, in beats from the start. While streaming, the streamed notes (those played and
+    /// those handed to the player ahead of the playhead); else the current piece's.
     pub notes: Vec<RollNote>,
+    /// The live stream, while `play` streams from the model.
+    pub live: Option<LiveStatus>,
     pub watching: Option<PathBuf>,
     pub session: Option<PathBuf>,
     /// Commands entered, oldest first (the last 500).
@@ -64,6 +67,22 @@ pub struct ModelSummary {
     pub path: Option<PathBuf>,
     /// The training step whose weights generation uses (0: untrained or unknown).
     pub step: usize,
+    /// While streaming: the training step of the weights whose notes are playing now.
+    pub playing_weights: Option<u64>,
+}
+
+/// The live stream `play` runs with a model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveStatus {
+    /// Training step of the weights whose notes the player was handed last.
+    pub playing_weights: u64,
+    /// Changes of latent, sampling or weights the stream has taken so far.
+    pub changes_applied: u64,
+    /// The beat the last change took effect from.
+    pub applied_beat: Option<f64>,
+    /// Notes handed to the player and tokens sampled so far.
+    pub notes: u64,
+    pub tokens: u64,
 }
 
 /// Training progress and the loss history for charts.

@@ -1,6 +1,7 @@
 //! The engine thread: the session state, the command queue, and the loop that runs commands,
 //! collects what worker threads report and publishes the `Snapshot`.
 
+mod live;
 mod model;
 mod player;
 mod script;
@@ -92,6 +93,10 @@ pub(super) struct Core {
     pub steering: steer::Steering,
     pub sampling: SamplingSettings,
     pub play: player::PlayState,
+    /// The live stream while `play` streams from the model.
+    pub live: Option<live::Live>,
+    /// When the live control command running now takes effect in the stream (`at bar|beat`).
+    pub live_quantize: crate::play::Quantize,
     pub watch: Option<script::Watcher>,
     pub history: Vec<String>,
     pub session_path: Option<PathBuf>,
@@ -114,6 +119,8 @@ impl Core {
             steering: steer::Steering::default(),
             sampling: SamplingSettings::default(),
             play,
+            live: None,
+            live_quantize: crate::play::Quantize::Now,
             watch: None,
             history: Vec::new(),
             session_path: None,
@@ -236,12 +243,21 @@ impl Core {
 
     fn tick(&mut self) {
         self.poll_blocker();
+        let was_training = self.models.training();
         self.models.poll_training(&self.events);
-        self.models.poll_snapshots(&self.events);
+        // New weights (an epoch's or `swap N` steps', or the run's last) for a live stream.
+        if self.models.poll_snapshots(&self.events) || was_training && !self.models.training() {
+            self.swap_live_weights();
+        }
         if let Some(stats) = self.play.poll() {
             self.emit(stats);
         }
+        self.poll_live();
         self.step_motion();
+        // Motion steps and finished jobs (attribute vectors) reach the stream here.
+        if let Err(e) = self.sync_live(crate::play::Quantize::Now) {
+            self.emit(Event::Error { text: e });
+        }
         self.release_quantized();
         self.poll_watch();
         while self.blocker.is_none() && !self.quit {
@@ -290,9 +306,10 @@ impl Core {
             Block::WaitBeat(beat) => {
                 (!self.play.is_playing() || self.play.position() >= *beat).then_some(Ok(()))
             }
-            Block::WaitJobs => {
-                (!self.models.training() && !self.play.is_playing()).then_some(Ok(()))
-            }
+            // A live stream plays until stopped: waiting for it would never end.
+            Block::WaitJobs => (!self.models.training()
+                && (!self.play.is_playing() || self.live.is_some()))
+            .then_some(Ok(())),
         };
         if let Some(result) = finished {
             if let Some(b) = self.blocker.take() {
@@ -353,14 +370,18 @@ impl Core {
             Command::Gen(g) => self.generate(g).map(|b| Some(("gen".into(), b))),
             Command::Latent(
                 l @ (LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. }),
-            ) => self.steer(l).map(|b| b.map(|b| ("latent add".into(), b))),
-            Command::Play => match self.models.piece.is_none() {
+            ) => self.steer(l).and_then(|b| match b {
+                Some(b) => Ok(Some(("latent add".into(), b))),
+                None => self.sync_live(self.live_quantize).map(|()| None),
+            }),
+            Command::Play if self.can_stream() => self.start_streaming().map(|()| None),
+            Command::Play | Command::PlayPiece => match self.models.piece.is_none() {
                 true => {
                     // Generate first, then come back to `play`.
                     let gen_id = self.internal_id();
                     self.queue.push_front(Item::Command {
                         id,
-                        command: Command::Play,
+                        command: Command::PlayPiece,
                         script: script.clone(),
                     });
                     let g = GenCmd {
@@ -389,6 +410,13 @@ impl Core {
                 }
             })),
             Command::At { quantum, command } => {
+                if self.streaming() && live::is_live_control(&command) {
+                    // The stream itself places the change on its bar line or beat.
+                    self.live_quantize = live::quantize_of(quantum);
+                    self.execute(id, *command, script);
+                    self.live_quantize = crate::play::Quantize::Now;
+                    return;
+                }
                 if self.play.is_playing() {
                     let beat = self.play.next_boundary(quantum);
                     self.quantized.push((
@@ -420,7 +448,15 @@ impl Core {
                     Err(e) => Err(e),
                 }
             }
-            other => self.execute_now(other).map(|()| None),
+            other => {
+                let live = live::is_live_control(&other);
+                self.execute_now(other)
+                    .and_then(|()| match live {
+                        true => self.sync_live(self.live_quantize),
+                        false => Ok(()),
+                    })
+                    .map(|()| None)
+            }
         };
         match result {
             Ok(Some((what, block))) => self.block(id, &what, block, script),
@@ -436,8 +472,18 @@ impl Core {
             Command::ModelNew { kind, preset } => self.new_model(kind, preset),
             Command::ModelSave { path } => self.save_model(&path),
             Command::Train(t) => self.train(t),
-            Command::Stop => self.play.stop(&self.events),
-            Command::Panic => self.play.panic(),
+            Command::Stop => {
+                self.live = None;
+                self.play.stop(&self.events)
+            }
+            Command::Panic => {
+                self.play.panic()?;
+                // A stream would go on forever: panic ends it too.
+                if self.live.take().is_some() {
+                    self.play.stop(&self.events)?;
+                }
+                Ok(())
+            }
             Command::Tempo(bpm) => {
                 self.play.set_tempo(bpm);
                 Ok(())
@@ -464,7 +510,13 @@ impl Core {
                 self.sampling.seed = s;
                 Ok(())
             }
-            Command::Style(s) => self.set_style(s),
+            Command::Style(s) => {
+                self.set_style(s)?;
+                if self.streaming() {
+                    self.log("style: primes the next `play` or `gen`; the stream plays on");
+                }
+                Ok(())
+            }
             Command::Latent(l) => self.latent(l),
             Command::Ports => self.play.ports(&self.events),
             Command::Connect(port) => self.play.connect(&port, &self.events),
@@ -497,6 +549,7 @@ impl Core {
             | Command::ModelLoad { .. }
             | Command::Gen(_)
             | Command::Play
+            | Command::PlayPiece
             | Command::Wait(_)
             | Command::At { .. }
             | Command::Session(SessionCmd::Load(_))

@@ -53,6 +53,8 @@ pub struct TrainRun {
     pub trainer: Trainer,
     /// The model's step count when the run began.
     pub base_step: usize,
+    /// Ask for the weights every this many steps (`train ... swap N`).
+    pub swap_every: Option<usize>,
 }
 
 #[derive(Default)]
@@ -129,6 +131,9 @@ impl Models {
                     push_point(&mut s.train_total, x, *total);
                     push_point(&mut s.train_recon, x, *recon);
                     push_point(&mut s.train_kl, x, *kl);
+                    if run.swap_every.is_some_and(|n| step % n == 0) {
+                        run.trainer.control.request_snapshot();
+                    }
                 }
                 TrainEvent::Epoch { step, val, .. } => {
                     let x = (base + step) as f64;
@@ -184,10 +189,11 @@ impl Models {
         }
     }
 
-    /// Takes the trainer's latest weights for generation (asked for at each epoch).
-    pub fn poll_snapshots(&mut self, events: &Sender<Event>) {
+    /// Takes the trainer's latest weights for generation (asked for at each epoch, and every
+    /// `swap N` steps); true when new ones came.
+    pub fn poll_snapshots(&mut self, events: &Sender<Event>) -> bool {
         let Some(run) = &self.run else {
-            return;
+            return false;
         };
         let mut latest = None;
         while let Ok(m) = run.trainer.snapshots.try_recv() {
@@ -200,7 +206,9 @@ impl Models {
             let _ = events.send(Event::ModelReady {
                 label: format!("{} (step {})", m.label, m.step),
             });
+            return true;
         }
+        false
     }
 
     pub fn stop_training(&mut self) {
@@ -344,6 +352,7 @@ impl Core {
             self.models.latent = vec![0.0; latent];
             self.models.selected.clear();
         }
+        self.restart_live();
     }
 
     pub(super) fn load_model(&mut self, path: PathBuf) -> Result<Block, String> {
@@ -501,7 +510,11 @@ impl Core {
         self.models.status.running = true;
         self.models.status.paused = false;
         self.models.status.step = base_step;
-        self.models.run = Some(TrainRun { trainer, base_step });
+        self.models.run = Some(TrainRun {
+            trainer,
+            base_step,
+            swap_every: s.swap_every,
+        });
         self.log("training started");
         Ok(())
     }
@@ -525,7 +538,7 @@ impl Core {
     }
 
     /// The primer: a window of a corpus piece of `style`, or the model's empty primer.
-    fn primer(
+    pub(super) fn primer(
         &self,
         m: &ModelState,
         style: Option<&str>,

@@ -12,7 +12,9 @@ use crate::audio::{open_synth, SynthOutput};
 use crate::music::{NoteSeq, TimeSig};
 use crate::play::midi_port::{input_ports, output_ports};
 use crate::play::transport::bar_beat;
-use crate::play::{Clock, MidiPortSink, Params, Player, PlayerConfig, Recorder, SeqSource, Sink};
+use crate::play::{
+    Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, SeqSource, Sink,
+};
 
 use super::super::command::{Quantum, RecordCmd, SynthCmd};
 use super::super::event::{Event, Level};
@@ -163,6 +165,20 @@ impl PlayState {
     }
 
     pub fn play(&mut self, piece: &NoteSeq, events: &Sender<Event>) -> Result<(), String> {
+        self.start(
+            Box::new(SeqSource::new(piece.clone())),
+            piece.time_sigs.clone(),
+            events,
+        )
+    }
+
+    /// Plays `source` (its time signatures `sigs`, for the transport) on every sink.
+    pub fn start(
+        &mut self,
+        source: Box<dyn NoteSource>,
+        sigs: Vec<TimeSig>,
+        events: &Sender<Event>,
+    ) -> Result<(), String> {
         if self.entries.is_empty() {
             return Err("play: nowhere to play: `synth on`, `connect PORT`, `virtual` or `record start FILE` first".into());
         }
@@ -181,10 +197,8 @@ impl PlayState {
                 .add_sink(sink, latency)
                 .map_err(|e| format!("play: {e}"))?;
         }
-        self.sigs = piece.time_sigs.clone();
-        player
-            .feed(Box::new(SeqSource::new(piece.clone())))
-            .map_err(|e| format!("play: {e}"))?;
+        self.sigs = sigs;
+        player.feed(source).map_err(|e| format!("play: {e}"))?;
         player.start();
         self.player = Some(player);
         let _ = events.send(Event::Transport {

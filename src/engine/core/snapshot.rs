@@ -10,6 +10,7 @@ const ROLL_BEFORE: f64 = 4.0;
 const ROLL_AFTER: f64 = 8.0;
 
 impl Core {
+    /// `play piece`: the current piece once.
     pub(super) fn start_playing(&mut self) -> Result<(), String> {
         let piece = self
             .models
@@ -22,19 +23,25 @@ impl Core {
     pub(super) fn snapshot(&self) -> Snapshot {
         let m = &self.models;
         let position = self.play.position();
-        let notes = m.piece.as_ref().map_or_else(Vec::new, |p| {
-            p.notes
-                .iter()
-                .filter(|n| n.end() >= position - ROLL_BEFORE && n.start <= position + ROLL_AFTER)
-                .map(|n| RollNote {
-                    pitch: n.pitch,
-                    channel: n.channel,
-                    velocity: n.velocity,
-                    start: n.start,
-                    length: n.duration,
-                })
-                .collect()
-        });
+        let (from, to) = (position - ROLL_BEFORE, position + ROLL_AFTER);
+        let streamed = self.live_roll(from, to);
+        let notes = match (&streamed, &m.piece) {
+            (Some(s), _) => s.as_slice(),
+            (None, Some(p)) => p.notes.as_slice(),
+            (None, None) => &[],
+        };
+        let notes = notes
+            .iter()
+            .filter(|n| n.end() >= from && n.start <= to)
+            .map(|n| RollNote {
+                pitch: n.pitch,
+                channel: n.channel,
+                velocity: n.velocity,
+                start: n.start,
+                length: n.duration,
+            })
+            .collect();
+        let live = self.live_status();
         Snapshot {
             corpus: m.corpus.as_ref().map(|c| CorpusSummary {
                 path: c.root.clone(),
@@ -52,6 +59,7 @@ impl Core {
                 params: s.model.num_params(),
                 path: s.path.clone(),
                 step: s.step,
+                playing_weights: live.as_ref().map(|l| l.playing_weights),
             }),
             train: m.status.clone(),
             latent: m.latent.clone(),
@@ -69,6 +77,7 @@ impl Core {
                 seconds: p.duration_secs(),
             }),
             notes,
+            live,
             watching: self.watch.as_ref().map(|w| w.path.clone()),
             session: self.session_path.clone(),
             history: self.history.clone(),

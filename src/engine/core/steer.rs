@@ -11,6 +11,9 @@ use crate::generate::latent::{add_attribute, Interpolation, Presets, RandomWalk}
 use super::super::command::{LatentCmd, PresetCmd, Quantum};
 use super::{Block, Core, JobResult};
 
+/// Beats before a bar line a latent motion steps while streaming.
+const MOTION_LEAD: f64 = 1.0;
+
 /// What moves the latent at each bar.
 pub enum Motion {
     Walk(RandomWalk),
@@ -157,15 +160,18 @@ impl Core {
         Ok(())
     }
 
-    /// Moves the latent one step at each bar line while playing.
+    /// Moves the latent one step at each bar line while playing. While streaming, the step is
+    /// taken a beat early and handed to the stream for its next bar line, so it lands on it.
     pub(super) fn step_motion(&mut self) {
+        let lead = if self.streaming() { MOTION_LEAD } else { 0.0 };
         if self.steering.motion.is_none()
             || !self.play.is_playing()
-            || self.play.position() < self.steering.next_bar
+            || self.play.position() < self.steering.next_bar - lead
         {
             return;
         }
-        self.steering.next_bar = self.play.next_boundary(Quantum::Bar);
+        self.steering.next_bar = (self.steering.next_bar + self.play.bar_beats())
+            .max(self.play.next_boundary(Quantum::Bar));
         match self.steering.motion.as_mut() {
             Some(Motion::Walk(w)) => w.step(&mut self.models.latent),
             Some(Motion::Interp { path, bar, bars }) => {
@@ -176,6 +182,9 @@ impl Core {
                 }
             }
             None => {}
+        }
+        if let Err(e) = self.sync_live(crate::play::Quantize::Bar) {
+            self.warn(e);
         }
     }
 
