@@ -536,13 +536,13 @@ impl Core {
                 Ok(())
             }
             Command::Preset(p) => self.preset(p),
-            Command::Input(_) => Err(unavailable("input", "live")),
-            Command::Listen(_) => Err(unavailable("listen", "live")),
-            Command::Map { .. } => Err(unavailable("map", "live")),
-            Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in", "live")),
-            Command::Loop(_) | Command::Unloop => Err(unavailable("loop", "live")),
+            Command::Input(_) => Err(unavailable("input")),
+            Command::Listen(_) => Err(unavailable("listen")),
+            Command::Map { .. } => Err(unavailable("map")),
+            Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in")),
+            Command::Loop(_) | Command::Unloop => Err(unavailable("loop")),
             Command::Layer { .. } | Command::Mute(_) | Command::Unmute(_) => {
-                Err(unavailable("layer, mute and unmute", "live"))
+                Err(unavailable("layer, mute and unmute"))
             }
             // Handled by `execute`.
             Command::LoadCorpus { .. }
@@ -580,6 +580,7 @@ pub(super) fn resolve_input(path: PathBuf) -> PathBuf {
     path
 }
 
-fn unavailable(what: &str, branch: &str) -> String {
-    format!("{what}: not available in this build (it comes with the `{branch}` work)")
+/// The words the grammar knows but this version cannot carry out yet (issue #6 lists them).
+fn unavailable(what: &str) -> String {
+    format!("{what}: not implemented yet in this version of improv")
 }
