@@ -152,3 +152,20 @@ pub fn empty_primer(meta: &CheckpointMeta) -> Vec<u32> {
     let bar = meta.vocab.id(&Token::Bar { num: 4, den: 4 });
     vec![bar.unwrap_or(0)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::context;
+
+    #[test]
+    fn context_puts_the_head_first_once() {
+        let all = |r: &[u32], w, h| context(r, w, h).collect::<Vec<u32>>();
+        assert_eq!(all(&[1, 2, 3, 4, 5], 3, None), [3, 4, 5]);
+        assert_eq!(all(&[1, 2, 3, 4, 5], 3, Some(9)), [9, 4, 5]);
+        // A primer that starts with its head and fits: fed as it is, the head once.
+        assert_eq!(all(&[9, 2, 3], 4, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[9, 2, 3], 3, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[2, 3], 8, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[], 8, Some(9)), [9]);
+    }
+}
