@@ -69,6 +69,74 @@ fn eval_prints_four_sets_and_a_summary() {
 }
 
 #[test]
+fn eval_genre_adds_one_fidelity_row_per_style() {
+    let home = tempfile::tempdir().unwrap();
+    let clf = home.path().join("clf.json");
+    let o = improv(
+        home.path(),
+        &[
+            "genre",
+            "train",
+            "--data",
+            "data/genres",
+            "--model",
+            "knn",
+            "--per-label",
+            "4",
+            "--out",
+            clf.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = [
+        "eval",
+        "--model",
+        "models/vae-lstm-genre-small",
+        "--corpus",
+        "data/genres",
+        "--samples",
+        "2",
+        "--bars",
+        "1",
+        "--windows",
+        "16",
+        "--genre",
+        clf.to_str().unwrap(),
+    ];
+    let o = improv(home.path(), &[&args[..], &["--json"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    assert_eq!(v.len(), 5 + 10, "four sets, the summary, ten styles");
+    assert!(v[4]["reconstruction"].is_object());
+    let styles: Vec<&str> = v[5..]
+        .iter()
+        .map(|r| r["style"].as_str().unwrap())
+        .collect();
+    assert_eq!(styles[0], "blues");
+    assert_eq!(styles[9], "rock");
+    for r in &v[5..] {
+        assert_eq!(r["generated"]["pieces"], 2);
+        let p = r["generated"]["mean_probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{r}");
+    }
+    assert!(v[5..]
+        .iter()
+        .any(|r| r["ceiling"]["pieces"].as_u64() > Some(0)));
+
+    let o = improv(home.path(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let table = out
+        .split("genre fidelity")
+        .nth(1)
+        .expect("a fidelity table");
+    assert!(
+        table.contains("ceiling p") && table.contains("jazz"),
+        "{out}"
+    );
+}
+
+#[test]
 fn bench_latent_names_the_known_attributes_for_an_unknown_one() {
     let home = tempfile::tempdir().unwrap();
     let o = improv(

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use improv::corpus::{Corpus, LoadOptions, Split};
-use improv::music::tokens::{Token, TokenizerConfig};
+use improv::music::tokens::{EventConfig, Token, TokenizerConfig};
 
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
@@ -205,6 +205,73 @@ fn split_is_by_piece_and_windows_cover_every_next_token() {
     let augmented = c.windows(&vocab, Split::Train, val_fraction, n, stride, 2);
     assert!(augmented.count() > 4 * plain.count());
     assert!(augmented.count() <= 5 * plain.count());
+}
+
+#[test]
+fn with_style_tokens_every_window_starts_with_its_pieces_style() {
+    // Real genre files with a manifest, tokenized as `--tokens full` does: a style token starts
+    // each piece, and every window (not only a piece's first) must start with it.
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("jazz", "jazz/jazz__BigBand__axis__k0.mid"),
+        ("metal", "metal/metal__HeavyMetal__axis__k0.mid"),
+    ];
+    let mut manifest = Vec::new();
+    for (label, f) in files {
+        let name = f.rsplit('/').next().unwrap();
+        fs::copy(data(&format!("genres/{f}")), dir.path().join(name)).unwrap();
+        manifest.push(format!(r#"{{"file": "{name}", "label": "{label}"}}"#));
+    }
+    fs::write(
+        dir.path().join("manifest.json"),
+        format!("[{}]", manifest.join(",")),
+    )
+    .unwrap();
+    let c = Corpus::load(
+        dir.path(),
+        &LoadOptions::new(TokenizerConfig::Event(EventConfig::full())),
+    )
+    .unwrap();
+    assert_eq!(c.pieces.len(), 2);
+    let vocab = c.vocab();
+    let (n, stride) = (64, 64);
+    // val_fraction 1.0: every piece in validation (no transposition), so windows follow the
+    // pieces' ids in order.
+    let w = c.windows(&vocab, Split::Validation, 1.0, n, stride, 0);
+    assert_eq!(w.len, n + 1);
+    let mut k = 0;
+    for p in c.pieces_in(Split::Validation, 1.0) {
+        let ids = vocab.encode(&p.tokens).0;
+        let style = vocab.id(&Token::Style(p.style.clone().unwrap())).unwrap();
+        assert_eq!(ids[0], style, "{}: the piece starts with its style", p.path);
+        let body = &ids[1..];
+        let count = (body.len() - n) / stride + 1;
+        assert!(count > 10, "{}: {count} windows", p.path);
+        for i in 0..count {
+            let win = w.get(k + i);
+            assert_eq!(win[0], style, "{} window {i}", p.path);
+            assert_eq!(
+                win[1..],
+                body[i * stride..i * stride + n],
+                "{} window {i}",
+                p.path
+            );
+            assert!(
+                !win[1..].contains(&style),
+                "the leading style token is not repeated"
+            );
+        }
+        k += count;
+    }
+    assert_eq!(w.count(), k);
+    // Transposed training windows keep the style token in front too.
+    let t = c.windows(&vocab, Split::Train, 0.0, n, stride, 2);
+    assert!(t.count() > 4 * k);
+    let styles: Vec<u32> = ["jazz", "metal"]
+        .iter()
+        .map(|s| vocab.id(&Token::Style(s.to_string())).unwrap())
+        .collect();
+    assert!((0..t.count()).all(|i| styles.contains(&t.get(i)[0])));
 }
 
 #[test]

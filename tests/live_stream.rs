@@ -1,6 +1,7 @@
 //! The live note stream on the bundled models: a saved model state steps on exactly like the
 //! original, a seed repeats the notes, rolling back regenerates the same notes, and new settings
-//! or weights never place a note before the beat they take effect from.
+//! or weights never place a note before the beat they take effect from. A style-conditioned
+//! stream re-primes with its style token in front.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::sample::Sampling;
 use improv::generate::stream::{Controls, NoteStream, StreamError};
 use improv::model::checkpoint::{self, CheckpointMeta};
-use improv::model::{Model, Vae};
+use improv::model::{Model, StreamState, TokenStream, Vae};
 use improv::music::Note;
 use improv::rng::Rng;
 
@@ -176,4 +177,68 @@ fn sliding_over_a_window_that_holds_everything_equals_the_stream() {
         // A short window forgets, so the piece changes.
         assert_ne!(stream, gen(Mode::Sliding { window: 3 }), "{name}");
     }
+}
+
+/// What a [`Recorder`] saw: `None` for a reset, `Some(id)` for a token fed.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<Option<u32>>>>;
+
+/// A token stream that records what it is fed and predicts nothing in particular.
+struct Recorder {
+    log: Log,
+    head: Log,
+    logits: Vec<f32>,
+}
+
+impl TokenStream for Recorder {
+    fn reset(&mut self, _z: &[f32]) {
+        self.log.lock().unwrap().push(None);
+    }
+    fn step(&mut self, token: u32) -> &[f32] {
+        self.log.lock().unwrap().push(Some(token));
+        &self.logits
+    }
+    fn context_len(&self) -> usize {
+        0
+    }
+    fn save(&self) -> StreamState {
+        StreamState::new(())
+    }
+    fn restore(&mut self, _state: &StreamState) -> bool {
+        false
+    }
+    fn set_head(&mut self, head: Option<u32>) {
+        self.head.lock().unwrap().push(head);
+    }
+}
+
+#[test]
+fn a_style_primed_stream_reprimes_with_its_style_token_first() {
+    let (_, meta) = load("vae-lstm-genre-small");
+    let primer = improv::analysis::fidelity::style_primer(&meta, "jazz").unwrap();
+    let style = primer[0];
+    let (log, head) = (Log::default(), Log::default());
+    let rec = Recorder {
+        log: log.clone(),
+        head: head.clone(),
+        logits: vec![0.0; meta.vocab.len()],
+    };
+    let mut s = NoteStream::new(Box::new(rec), 1, &meta, controls(&meta, 1, 1), &primer).unwrap();
+    assert_eq!(*head.lock().unwrap(), [Some(style)]);
+    // Far past the window, then a new latent: the stream re-primes.
+    while s.tokens() < 4 * meta.model.window as u64 {
+        s.next_note(10_000).unwrap();
+    }
+    let recent = s.recent().to_vec();
+    s.set_controls(controls(&meta, 2, 1), s.position()).unwrap();
+    let log = log.lock().unwrap();
+    let last_reset = log.iter().rposition(|e| e.is_none()).unwrap();
+    let fed: Vec<u32> = log[last_reset + 1..].iter().map(|e| e.unwrap()).collect();
+    let w = meta.model.window;
+    assert_eq!(
+        fed.len(),
+        w,
+        "the style token and the last window - 1 tokens"
+    );
+    assert_eq!(fed[0], style);
+    assert_eq!(fed[1..], recent[recent.len() - (w - 1)..]);
 }

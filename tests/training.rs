@@ -448,6 +448,39 @@ fn transformer_stream_past_the_window_equals_a_fresh_start_on_its_context() {
 }
 
 #[test]
+fn transformer_stream_with_a_head_restarts_every_lane_with_it() {
+    // A style-conditioned model saw its style token first in every training window: past the
+    // window, the stream's context must still be the latent, the head, then the last tokens.
+    let dev = Cpu::default();
+    let cfg = tiny(ModelKind::VaeTransformer);
+    let model = Model::build(&cfg, &dev, 19).unwrap();
+    let head = 11u32;
+    let mut seq = vec![head];
+    seq.extend(windows(1, 4 * cfg.window, 21).ids);
+    let z: Vec<f32> = (0..cfg.latent).map(|i| i as f32 * 0.1).collect();
+    let mut long = model.stream();
+    long.set_head(Some(head));
+    long.reset(&z);
+    let mut fresh = model.stream();
+    let mut swapped = false;
+    for j in 0..seq.len() {
+        let got = long.step(seq[j]).to_vec();
+        let n = long.context_len();
+        assert!(n <= cfg.window, "step {j}: context {n}");
+        swapped |= n < j + 1;
+        fresh.reset(&z);
+        let mut want = fresh.step(head).to_vec();
+        for &t in &seq[j + 2 - n..=j] {
+            want = fresh.step(t).to_vec();
+        }
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "step {j}: {g} vs {w}");
+        }
+    }
+    assert!(swapped, "the stream never went past its window");
+}
+
+#[test]
 fn a_run_pauses_resumes_and_stops_between_steps_saving_where_it_stopped() {
     let dev = Cpu::default();
     let cfg = tiny(ModelKind::VaeLstm);

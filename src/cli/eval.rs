@@ -5,16 +5,20 @@
 //! pieces, and a 5-gram Kneser-Ney model of the same training tokens sampled at temperature 1;
 //! every set is decoded by the same tokenizer at 120 BPM. For each set: every metric of
 //! `analysis::metrics` (mean and std) and its Yang-Lerch overlap and KL against the training set;
-//! then the latent's reconstruction accuracy on the validation windows.
+//! then the latent's reconstruction accuracy on the validation windows. With `--genre CLASSIFIER`
+//! (a style-conditioned model), genre fidelity follows: per style, `--samples` pieces primed with
+//! the style token and classified, beside the corpus's held-out pieces of that style.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use dfdx::prelude::Cpu;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use improv::analysis::fidelity::{self, FidelityOptions};
+use improv::analysis::genre::GenreModel;
 use improv::analysis::metrics::{compare, Metrics, NAMES};
 use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::generate::latent;
@@ -54,8 +58,8 @@ pub struct EvalArgs {
     /// Order of the n-gram baseline.
     #[arg(long, default_value_t = 5)]
     ngram_order: usize,
-    /// Genre fidelity with this genre classifier (needs `analysis::genre` fidelity functions,
-    /// which are not in this build yet).
+    /// Genre fidelity with this genre classifier (`improv genre train --out`): the model must
+    /// have style tokens (`improv train --tokens full`) and the classifier a label for each.
     #[arg(long)]
     genre: Option<PathBuf>,
     #[arg(long)]
@@ -144,12 +148,6 @@ fn ngram_piece(
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    if let Some(c) = &a.genre {
-        bail!(
-            "eval --genre {}: genre fidelity needs analysis::genre's fidelity functions, which are not in this build",
-            c.display()
-        );
-    }
     if a.samples < 2 || a.bars == 0 {
         bail!("eval: needs --samples >= 2 and --bars >= 1");
     }
@@ -158,6 +156,13 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let val_fraction = meta.training["config"]["val_fraction"]
         .as_f64()
         .unwrap_or(0.1);
+    // Load the classifier first, so a bad path fails before minutes of generation.
+    let classifier = match &a.genre {
+        Some(path) => Some(
+            GenreModel::load(path).with_context(|| format!("eval --genre {}", path.display()))?,
+        ),
+        None => None,
+    };
     let root = super::corpus_dir(a.corpus.clone());
     let corpus = Corpus::load(&root, &LoadOptions::new(meta.tokenizer.clone()))?;
     let sampling = Sampling {
@@ -280,11 +285,32 @@ pub fn run(a: EvalArgs) -> Result<()> {
         "repetition_rate": within("repetition_rate"), "pc_entropy": within("pc_entropy"),
         "temperature": a.temperature, "top_p": a.top_p, "samples": a.samples, "seed": a.seed,
     });
+    let fidelity = match &classifier {
+        Some(clf) => {
+            let opts = FidelityOptions {
+                samples: a.samples,
+                bars: a.bars,
+                seed: a.seed,
+                sampling: sampling.clone(),
+                ceiling: Some(root.clone()),
+                val_fraction,
+                ..FidelityOptions::default()
+            };
+            Some(
+                fidelity::fidelity(&model, &meta, clf, &opts)
+                    .with_context(|| format!("eval --genre: {}", dir.display()))?,
+            )
+        }
+        None => None,
+    };
     if a.json {
         for r in &rows {
             println!("{r}");
         }
         println!("{summary}");
+        if let Some(f) = &fidelity {
+            super::genre::print_fidelity(f, true)?;
+        }
         return Ok(());
     }
     println!(
@@ -336,6 +362,18 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 "outside the training range"
             }
         );
+    }
+    if let Some(f) = &fidelity {
+        println!(
+            "genre fidelity ({} pieces per style, classifier {}; ceiling: held-out pieces of {}):",
+            a.samples,
+            a.genre
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display(),
+            root.display()
+        );
+        super::genre::print_fidelity(f, false)?;
     }
     Ok(())
 }

@@ -176,32 +176,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             };
             let rows = fidelity::fidelity(&vae, &meta, &clf, &opts)
                 .with_context(|| format!("genre fidelity: {}", dir.display()))?;
-            if json {
-                for r in &rows {
-                    println!("{}", serde_json::to_string(r)?);
-                }
-            } else {
-                println!(
-                    "{:>10} {:>6} {:>10} {:>9} {:>12} {:>11}",
-                    "style", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
-                );
-                for r in &rows {
-                    let (cp, ct) = r.ceiling.as_ref().map_or(("-".into(), "-".into()), |c| {
-                        (
-                            format!("{:.1} %", 100.0 * c.mean_probability),
-                            format!("{:.1} %", 100.0 * c.top_share),
-                        )
-                    });
-                    println!(
-                        "{:>10} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
-                        r.style,
-                        r.generated.pieces,
-                        100.0 * r.generated.mean_probability,
-                        100.0 * r.generated.top_share
-                    );
-                }
-            }
-            Ok(())
+            print_fidelity(&rows, json)
         }
         GenreCmd::Predict { file, model, json } => {
             let m = GenreModel::load(&model)?;
@@ -329,4 +304,35 @@ fn clip(file: &Path, seconds: f64) -> Result<Vec<f32>> {
         _ => bail!("{}: not a .wav or .mid file", file.display()),
     };
     Ok(genre::audio_of_file(file, renderer.as_ref(), seconds)?)
+}
+
+/// The per-style fidelity table (or one JSON line per style): `genre fidelity` and
+/// `eval --genre` print the same.
+pub fn print_fidelity(rows: &[fidelity::StyleFidelity], json: bool) -> Result<()> {
+    if json {
+        for r in rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:>10} {:>6} {:>10} {:>9} {:>12} {:>11}",
+        "style", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
+    );
+    for r in rows {
+        let (cp, ct) = r.ceiling.as_ref().map_or(("-".into(), "-".into()), |c| {
+            (
+                format!("{:.1} %", 100.0 * c.mean_probability),
+                format!("{:.1} %", 100.0 * c.top_share),
+            )
+        });
+        println!(
+            "{:>10} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
+            r.style,
+            r.generated.pieces,
+            100.0 * r.generated.mean_probability,
+            100.0 * r.generated.top_share
+        );
+    }
+    Ok(())
 }

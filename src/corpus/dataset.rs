@@ -1,6 +1,7 @@
 //! From pieces to training data: the train/validation split (by a stable hash of the path, never
 //! by window), the vocabulary, and windows of N+1 token ids with transposition augmentation on
-//! the training split only.
+//! the training split only. A piece that starts with a style token is conditioned in every
+//! window, not only its first: see [`Corpus::windows`].
 
 use super::{Corpus, Piece};
 use crate::music::tokens::{Token, Vocab};
@@ -74,6 +75,13 @@ impl Corpus {
     /// Windows of `window + 1` ids every `stride` tokens from the pieces of `split`; on the
     /// training split each piece is also transposed to every key within +-`transpose` semitones
     /// where all its pitches stay in range. Tokens outside `vocab` are dropped.
+    ///
+    /// Style conditioning is automatic: when a piece starts with a style token that `vocab`
+    /// knows (the tokenizer writes one, `--tokens full`), every window of that piece is its
+    /// style token followed by `window` tokens of the piece after that leading token. The style
+    /// token is then the decoder's first input in every window, not only in the first of a
+    /// piece's ~60, so the model cannot learn to ignore it; generation primes with it the same
+    /// way (`--style`).
     pub fn windows(
         &self,
         vocab: &Vocab,
@@ -102,11 +110,28 @@ impl Corpus {
                     piece.tokens.iter().map(|t| t.transposed(shift)).collect()
                 };
                 let Some(tokens) = tokens else { continue };
+                let style = match tokens.first() {
+                    Some(t @ Token::Style(_)) => vocab.id(t),
+                    _ => None,
+                };
                 let (ids, _) = vocab.encode(&tokens);
-                let mut start = 0;
-                while start + len <= ids.len() {
-                    out.ids.extend_from_slice(&ids[start..start + len]);
-                    start += stride;
+                match style {
+                    Some(style) => {
+                        let body = &ids[1..];
+                        let mut start = 0;
+                        while start + window <= body.len() {
+                            out.ids.push(style);
+                            out.ids.extend_from_slice(&body[start..start + window]);
+                            start += stride;
+                        }
+                    }
+                    None => {
+                        let mut start = 0;
+                        while start + len <= ids.len() {
+                            out.ids.extend_from_slice(&ids[start..start + len]);
+                            start += stride;
+                        }
+                    }
                 }
             }
         }

@@ -57,6 +57,28 @@ fn ends_note(t: &Token) -> bool {
     matches!(t, Token::Vel(_) | Token::Note(_) | Token::Chord(_))
 }
 
+/// The primer's style token, when it starts with one: a style-conditioned model saw it first in
+/// every training window, so every context it is re-primed with starts with it again.
+pub fn style_head(meta: &CheckpointMeta, primer: &[u32]) -> Option<u32> {
+    let &first = primer.first()?;
+    matches!(meta.vocab.token(first), Some(Token::Style(_))).then_some(first)
+}
+
+/// The tokens to re-prime a decoder with after a reset: the last `window` of `recent`, or with a
+/// head, the head and the last `window - 1` (a training window's decoder input: style token, then
+/// the piece). The head is not repeated when `recent` still starts with it.
+pub fn context(recent: &[u32], window: usize, head: Option<u32>) -> impl Iterator<Item = u32> + '_ {
+    let window = window.max(1);
+    let mut tail = match head {
+        Some(_) => &recent[recent.len().saturating_sub(window - 1)..],
+        None => &recent[recent.len().saturating_sub(window)..],
+    };
+    if head.is_some() && tail.len() == recent.len() && tail.first() == head.as_ref() {
+        tail = &tail[1..];
+    }
+    head.into_iter().chain(tail.iter().copied())
+}
+
 /// Generates tokens after `primer` (token ids in the model's vocabulary, at least one) with
 /// latent `z`, and returns only the new ones.
 pub fn generate_ids(
@@ -68,15 +90,18 @@ pub fn generate_ids(
 ) -> Result<Vec<u32>, SampleError> {
     opts.sampling.validate()?;
     let mut rng = Rng::new(opts.seed);
+    let head = style_head(meta, primer);
     let mut stream = model.stream();
+    stream.set_head(head);
     stream.reset(z);
     let mut recent: Vec<u32> = primer.to_vec();
     let mut logits: Vec<f32> = Vec::new();
-    // Sliding: the logits of the next token from a fresh decoder over the last `window` ids.
+    // Sliding: the logits of the next token from a fresh decoder over the last `window` ids
+    // (the style token first, when there is one).
     let slide = |stream: &mut Box<dyn crate::model::TokenStream>, recent: &[u32], w: usize| {
         stream.reset(z);
         let mut last = Vec::new();
-        for &id in &recent[recent.len().saturating_sub(w.max(1))..] {
+        for id in context(recent, w, head) {
             last = stream.step(id).to_vec();
         }
         last
@@ -126,4 +151,21 @@ pub fn decode(meta: &CheckpointMeta, ids: &[u32], bpm: f64) -> NoteSeq {
 pub fn empty_primer(meta: &CheckpointMeta) -> Vec<u32> {
     let bar = meta.vocab.id(&Token::Bar { num: 4, den: 4 });
     vec![bar.unwrap_or(0)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::context;
+
+    #[test]
+    fn context_puts_the_head_first_once() {
+        let all = |r: &[u32], w, h| context(r, w, h).collect::<Vec<u32>>();
+        assert_eq!(all(&[1, 2, 3, 4, 5], 3, None), [3, 4, 5]);
+        assert_eq!(all(&[1, 2, 3, 4, 5], 3, Some(9)), [9, 4, 5]);
+        // A primer that starts with its head and fits: fed as it is, the head once.
+        assert_eq!(all(&[9, 2, 3], 4, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[9, 2, 3], 3, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[2, 3], 8, Some(9)), [9, 2, 3]);
+        assert_eq!(all(&[], 8, Some(9)), [9]);
+    }
 }

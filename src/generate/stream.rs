@@ -4,8 +4,10 @@
 //! Each note comes with a [`Checkpoint`] of everything from just before its first token, so a
 //! caller can roll back to any queued note and regenerate from there with new settings. Past the
 //! training window the Transformer's stream re-primes itself from its last half window; the LSTM
-//! carries its state. New settings and new weights take effect from a given beat: the stream never
-//! places a note before it ("the floor"), and onsets never go back within a bar.
+//! carries its state. A primer that starts with a style token keeps it at the front of every
+//! re-primed context (the Transformer's lanes, re-priming after a change), as in training. New
+//! settings and new weights take effect from a given beat: the stream never places a note before
+//! it ("the floor"), and onsets never go back within a bar.
 
 use crate::model::checkpoint::CheckpointMeta;
 use crate::model::{StreamState, TokenStream};
@@ -83,6 +85,8 @@ pub struct NoteStream {
     rng: Rng,
     /// The last tokens fed (at least a window and the repetition penalty's reach).
     recent: Vec<u32>,
+    /// The primer's style token: every re-primed context starts with it, as training windows do.
+    head: Option<u32>,
     keep: usize,
     logits: Vec<f32>,
     masked: Vec<f32>,
@@ -137,8 +141,12 @@ impl NoteStream {
         }
         let window = meta.model.window.max(1);
         let keep = (window + 1).max(controls.sampling.penalty_window) * 2;
+        let head = super::piece::style_head(meta, primer);
+        let mut stream = stream;
+        stream.set_head(head);
         let mut s = NoteStream {
             stream,
+            head,
             weights,
             window,
             rng: Rng::new(controls.seed.unwrap_or(1)),
@@ -199,8 +207,7 @@ impl NoteStream {
     /// Resets the model to the current latent and feeds it the last window of tokens.
     fn prime(&mut self) {
         self.stream.reset(&self.controls.z);
-        let from = self.recent.len().saturating_sub(self.window);
-        for &id in &self.recent[from..] {
+        for id in super::piece::context(&self.recent, self.window, self.head) {
             self.logits.clear();
             self.logits.extend_from_slice(self.stream.step(id));
         }
@@ -367,6 +374,7 @@ impl NoteStream {
     pub fn swap_weights(&mut self, stream: Box<dyn TokenStream>, weights: u64, beat: f64) {
         self.pending = None;
         self.stream = stream;
+        self.stream.set_head(self.head);
         self.weights = weights;
         self.prime();
         self.floor = self.floor.max(self.origin + steps_of(beat));

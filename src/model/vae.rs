@@ -59,6 +59,11 @@ pub trait TokenStream: Send {
     /// stream would have. False (and nothing changed) when the state came from a stream of
     /// another kind or shape.
     fn restore(&mut self, state: &StreamState) -> bool;
+    /// The token every context starts with after the latent (the style token of a
+    /// style-conditioned model, as in every training window), or `None`. A stream that drops old
+    /// context by itself (the Transformer's lanes) feeds it again at the front; one that carries
+    /// its state (the LSTM) keeps it from the primer and ignores this.
+    fn set_head(&mut self, _head: Option<u32>) {}
 }
 
 /// A saved [`TokenStream`] state. Opaque: only a stream of the same kind and shape takes it back.

@@ -259,6 +259,7 @@ impl Vae for VaeTransformer {
             },
             scratch: Scratch::default(),
             prefix: vec![0.0; d],
+            head: None,
             h: vec![0.0; d],
             logits: vec![0.0; self.cfg.vocab],
         })
@@ -315,6 +316,8 @@ pub struct TransformerStream {
     scratch: Scratch,
     /// The lifted z, fed at position 0 of every lane.
     prefix: Vec<f32>,
+    /// The token fed right after the prefix when the shadow lane starts (the style token).
+    head: Option<u32>,
     h: Vec<f32>,
     logits: Vec<f32>,
 }
@@ -383,6 +386,11 @@ impl TokenStream for TransformerStream {
         if self.main.len() > self.window / 2 {
             if self.shadow.len() == 0 {
                 self.feed_prefix(true);
+                // The head takes one more position of the lane; below a window of 4 the lane
+                // taking over would run past the last position, so tiny windows go without.
+                if let Some(head) = self.head.filter(|_| self.window >= 4) {
+                    self.feed_token(head, true);
+                }
             }
             self.feed_token(token, true);
         }
@@ -422,5 +430,9 @@ impl TokenStream for TransformerStream {
         self.prefix.copy_from_slice(&s.prefix);
         self.logits.copy_from_slice(&s.logits);
         true
+    }
+
+    fn set_head(&mut self, head: Option<u32>) {
+        self.head = head;
     }
 }
