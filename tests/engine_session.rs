@@ -138,7 +138,8 @@ fn commands_fail_with_one_line_naming_the_command() {
             "load corpus: /nonexistent/folder is not a folder",
         ),
         ("preset save a", "preset: no model"),
-        ("listen 4", "listen: not implemented yet"),
+        ("listen 4", "listen: no model"),
+        ("loop 4", "loop: not implemented yet"),
         ("record stop", "record stop: not recording"),
     ] {
         let err = run(&e, line).unwrap_err();

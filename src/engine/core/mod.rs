@@ -1,6 +1,7 @@
 //! The engine thread: the session state, the command queue, and the loop that runs commands,
 //! collects what worker threads report and publishes the `Snapshot`.
 
+mod listen;
 mod live;
 mod model;
 mod player;
@@ -67,6 +68,8 @@ pub(super) enum JobResult {
     Corpus(Result<crate::corpus::Corpus, String>),
     Model(Result<Box<ModelState>, String>),
     Piece(Result<model::Generated, String>),
+    /// A phrase captured by `listen`.
+    Phrase(Result<crate::music::NoteSeq, String>),
     Attributes(
         Result<
             (
@@ -97,6 +100,8 @@ pub(super) struct Core {
     pub live: Option<live::Live>,
     /// When the live control command running now takes effect in the stream (`at bar|beat`).
     pub live_quantize: crate::play::Quantize,
+    /// The MIDI input `listen` captures from (`input PORT`).
+    pub input_port: Option<String>,
     pub watch: Option<script::Watcher>,
     pub history: Vec<String>,
     pub session_path: Option<PathBuf>,
@@ -121,6 +126,7 @@ impl Core {
             play,
             live: None,
             live_quantize: crate::play::Quantize::Now,
+            input_port: None,
             watch: None,
             history: Vec::new(),
             session_path: None,
@@ -323,6 +329,7 @@ impl Core {
             JobResult::Corpus(r) => self.corpus_loaded(r),
             JobResult::Model(r) => self.model_loaded(r),
             JobResult::Piece(r) => self.piece_generated(r),
+            JobResult::Phrase(r) => self.phrase_captured(r),
             JobResult::Attributes(r) => self.attributes_ready(r),
         }
     }
@@ -368,6 +375,7 @@ impl Core {
                 .load_model(resolve_input(path))
                 .map(|b| Some(("model load".into(), b))),
             Command::Gen(g) => self.generate(g).map(|b| Some(("gen".into(), b))),
+            Command::Listen(bars) => self.listen(bars).map(|b| Some(("listen".into(), b))),
             Command::Latent(
                 l @ (LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. }),
             ) => self.steer(l).and_then(|b| match b {
@@ -536,8 +544,7 @@ impl Core {
                 Ok(())
             }
             Command::Preset(p) => self.preset(p),
-            Command::Input(_) => Err(unavailable("input")),
-            Command::Listen(_) => Err(unavailable("listen")),
+            Command::Input(port) => self.input(&port),
             Command::Map { .. } => Err(unavailable("map")),
             Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in")),
             Command::Loop(_) | Command::Unloop => Err(unavailable("loop")),
@@ -548,6 +555,7 @@ impl Core {
             Command::LoadCorpus { .. }
             | Command::ModelLoad { .. }
             | Command::Gen(_)
+            | Command::Listen(_)
             | Command::Play
             | Command::PlayPiece
             | Command::Wait(_)

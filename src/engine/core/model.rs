@@ -65,6 +65,8 @@ pub struct Models {
     pub run: Option<TrainRun>,
     pub status: TrainStatus,
     pub piece: Option<NoteSeq>,
+    /// The last phrase `listen` heard (token ids): the primer `gen` answers.
+    pub phrase: Option<Vec<u32>>,
     pub latent: Vec<f32>,
     pub selected: Vec<usize>,
     /// Latent draws so far, so each `latent sample` differs under one seed.
@@ -545,7 +547,10 @@ impl Core {
         rng: &mut Rng,
     ) -> Result<Vec<u32>, String> {
         let Some(style) = style else {
-            return Ok(piece::empty_primer(&m.meta));
+            return Ok(match &self.models.phrase {
+                Some(ids) if ids.len() > 1 => ids.clone(),
+                _ => piece::empty_primer(&m.meta),
+            });
         };
         let c = self
             .models
