@@ -3,34 +3,16 @@
 //! phrase played into the port, encodes it as the latent, and `gen` answers it.
 #![cfg(feature = "jack")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bundled_model, engine, run};
 use std::sync::Arc;
 use std::time::Duration;
 
-use improv::engine::{Engine, EngineHandle, EngineOptions};
 use improv::music::midi::read_file;
 use improv::play::{Clock, MidiPortSink, MonotonicClock, Player, PlayerConfig, SeqSource};
 
 const BPM: f64 = 240.0;
-
-fn engine(home: &Path) -> EngineHandle {
-    Engine::start(EngineOptions {
-        home: home.to_path_buf(),
-        autosave_every: None,
-        realtime: false,
-        ..EngineOptions::default()
-    })
-    .unwrap()
-}
-
-fn run(e: &EngineHandle, line: &str) -> Result<(), String> {
-    let id = e.run_line(line).map_err(|p| p.to_string())?.unwrap();
-    e.wait_for(id, |_| {})
-}
-
-fn bundled_model() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/vae-lstm-small")
-}
 
 #[test]
 fn listen_captures_a_phrase_and_gen_answers_it() {

@@ -2,47 +2,13 @@
 //! generated piece, takes latent and sampling changes (quantized ones on the stream's bar line),
 //! and `stop` leaves no note sounding in the recording.
 
+mod common;
+
+use common::{bundled_model, engine, run, until};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use improv::engine::{Engine, EngineHandle, EngineOptions, Snapshot};
-
-fn engine(home: &Path) -> EngineHandle {
-    Engine::start(EngineOptions {
-        home: home.to_path_buf(),
-        autosave_every: None,
-        realtime: false,
-        ..EngineOptions::default()
-    })
-    .unwrap()
-}
-
-fn run(e: &EngineHandle, line: &str) -> Result<(), String> {
-    let id = e.run_line(line).map_err(|p| p.to_string())?.unwrap();
-    e.wait_for(id, |_| {})
-}
-
-fn bundled_model() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/vae-lstm-small")
-}
-
-fn until(e: &EngineHandle, what: &str, ok: impl Fn(&Snapshot) -> bool) -> Snapshot {
-    let start = Instant::now();
-    loop {
-        let s = e.snapshot();
-        if ok(&s) {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}: {:?} {:?}",
-            s.transport,
-            s.live
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use improv::engine::{EngineHandle, Snapshot};
 
 /// An engine with the bundled model, recording to `file`, streaming.
 fn streaming(home: &Path, file: &Path) -> EngineHandle {

@@ -1,45 +1,13 @@
 //! The engine through its API: a session saved and restored, a watched script re-run block by
 //! block, errors that keep the previous state.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bundled_model, engine, run, until};
+
 use std::time::{Duration, Instant};
 
-use improv::engine::{Command, Engine, EngineHandle, EngineOptions, Event, Snapshot};
-
-fn engine(home: &Path) -> EngineHandle {
-    Engine::start(EngineOptions {
-        home: home.to_path_buf(),
-        autosave_every: None,
-        realtime: false,
-        ..EngineOptions::default()
-    })
-    .unwrap()
-}
-
-fn run(e: &EngineHandle, line: &str) -> Result<(), String> {
-    let id = e.run_line(line).map_err(|p| p.to_string())?.unwrap();
-    e.wait_for(id, |_| {})
-}
-
-fn bundled_model() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/vae-lstm-small")
-}
-
-/// Polls the snapshot until `ok` holds or a deadline passes.
-fn until(e: &EngineHandle, what: &str, ok: impl Fn(&Snapshot) -> bool) -> Snapshot {
-    let start = Instant::now();
-    loop {
-        let s = e.snapshot();
-        if ok(&s) {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}: {s:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use improv::engine::{Command, Event};
 
 #[test]
 fn a_saved_session_comes_back() {

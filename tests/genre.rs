@@ -1,28 +1,15 @@
 //! Genre classification on real labelled music: 20 short clips of the bundled MMA grooves
 //! rendered with the GM SoundFont (timgm6mb-soundfont), grouped by groove, and a saved model.
 
-use std::path::Path;
+mod common;
 
 use improv::analysis::classify::Kind;
 use improv::analysis::genre::{self, Extractor, Features, GenreModel, Item};
 
 const GENRES: [&str; 5] = ["country", "jazz", "latin", "metal", "reggae"];
 
-/// The first file of grooves 0..4 of five genres: fold i holds out groove i of every genre.
 fn clips() -> Vec<Item> {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let all = genre::discover(&data, None).unwrap();
-    let mut out = Vec::new();
-    for g in GENRES {
-        for fold in 0..4 {
-            let it = all
-                .iter()
-                .find(|i| i.label == g && i.fold == fold)
-                .unwrap_or_else(|| panic!("no {g} groove {fold}"));
-            out.push(it.clone());
-        }
-    }
-    out
+    common::first_of_grooves(&GENRES, 4)
 }
 
 #[test]

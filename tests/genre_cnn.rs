@@ -2,28 +2,15 @@
 //! MMA grooves, 2 genres) well above chance, and a saved model gives identical probabilities
 //! after loading.
 
-use std::path::Path;
+mod common;
 
 use improv::analysis::classify::Kind;
 use improv::analysis::genre::{self, Extractor, Features, GenreModel, Item};
 
 const GENRES: [&str; 2] = ["metal", "reggae"];
 
-/// The first file of each of the 8 grooves of two genres.
 fn clips() -> Vec<Item> {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let all = genre::discover(&data, None).unwrap();
-    let mut out = Vec::new();
-    for g in GENRES {
-        for fold in 0..8 {
-            let it = all
-                .iter()
-                .find(|i| i.label == g && i.fold == fold)
-                .unwrap_or_else(|| panic!("no {g} groove {fold}"));
-            out.push(it.clone());
-        }
-    }
-    out
+    common::first_of_grooves(&GENRES, 8)
 }
 
 #[test]
