@@ -5,10 +5,10 @@
 
 use dfdx::prelude::Cpu;
 use improv::analysis::classify::argmax;
-use improv::analysis::fidelity::style_primer;
 use improv::analysis::genre::{self, Extractor, GenreModel};
 use improv::corpus::{Corpus, LoadOptions};
 use improv::generate::attributes::{encode_windows, VectorOptions};
+use improv::generate::piece::style_primer;
 use improv::generate::piece::{self, GenerateOptions};
 use improv::model::checkpoint;
 use improv::rng::Rng;

@@ -51,7 +51,7 @@ fn style_flag_errors_name_the_problem() {
 fn fidelity_gives_one_row_per_style_with_probabilities() {
     let (vae, meta) =
         checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
-    let styles = fidelity::styles(&meta);
+    let styles = improv::generate::piece::styles(&meta);
     assert_eq!(styles.len(), 10);
     // A symbolic kNN on the bundled genre files (no rendering keeps the test fast).
     let items = genre::discover(&root().join("data/genres"), Some(4)).unwrap();

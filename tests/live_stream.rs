@@ -214,7 +214,7 @@ impl TokenStream for Recorder {
 #[test]
 fn a_style_primed_stream_reprimes_with_its_style_token_first() {
     let (_, meta) = load("vae-lstm-genre-small");
-    let primer = improv::analysis::fidelity::style_primer(&meta, "jazz").unwrap();
+    let primer = improv::generate::piece::style_primer(&meta, "jazz").unwrap();
     let style = primer[0];
     let (log, head) = (Log::default(), Log::default());
     let rec = Recorder {

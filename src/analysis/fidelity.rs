@@ -11,55 +11,12 @@ use serde::Serialize;
 use super::classify::argmax;
 use super::genre::{self, Extractor, GenreError, GenreModel};
 use crate::corpus::{Corpus, LoadOptions, Split};
-use crate::generate::piece::{self, GenerateOptions};
+use crate::generate::piece::{self, style_primer, styles, GenerateOptions, StyleError};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::CheckpointMeta;
 use crate::model::Vae;
-use crate::music::tokens::{Token, TokenizerConfig};
 use crate::music::NoteSeq;
 use crate::rng::Rng;
-
-/// The styles a model was trained with (its `Style_<label>` tokens), sorted; none unless its
-/// tokenizer starts pieces with style tokens (event vocabularies list every corpus style).
-pub fn styles(meta: &CheckpointMeta) -> Vec<String> {
-    if !matches!(&meta.tokenizer, TokenizerConfig::Event(c) if c.styles) {
-        return Vec::new();
-    }
-    let mut s: Vec<String> = (0..meta.vocab.len() as u32)
-        .filter_map(|id| match meta.vocab.token(id) {
-            Some(Token::Style(s)) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    s.sort();
-    s
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StyleError {
-    #[error("the model has no style tokens (train it with `improv train --tokens full` on a corpus with style labels)")]
-    NoStyles,
-    #[error("the model knows no style {asked:?}; it knows: {}", known.join(", "))]
-    Unknown { asked: String, known: Vec<String> },
-}
-
-/// The primer that asks for `style`: the style token, then a 4/4 bar, as training pieces begin.
-pub fn style_primer(meta: &CheckpointMeta, style: &str) -> Result<Vec<u32>, StyleError> {
-    let known = styles(meta);
-    if known.is_empty() {
-        return Err(StyleError::NoStyles);
-    }
-    let id = meta
-        .vocab
-        .id(&Token::Style(style.to_string()))
-        .ok_or_else(|| StyleError::Unknown {
-            asked: style.to_string(),
-            known,
-        })?;
-    let mut primer = vec![id];
-    primer.extend(piece::empty_primer(meta));
-    Ok(primer)
-}
 
 /// Settings of a fidelity run.
 #[derive(Clone, Debug)]

@@ -154,7 +154,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         let start = rng.below(p.tokens.len() - window);
         meta.vocab.encode(&p.tokens[start..start + window]).0
     } else if let Some(style) = &a.style {
-        improv::analysis::fidelity::style_primer(&meta, style)
+        improv::generate::piece::style_primer(&meta, style)
             .with_context(|| format!("generate --style: {}", dir.display()))?
     } else {
         piece::empty_primer(&meta)

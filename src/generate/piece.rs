@@ -3,7 +3,7 @@
 
 use crate::model::checkpoint::CheckpointMeta;
 use crate::model::Vae;
-use crate::music::tokens::Token;
+use crate::music::tokens::{Token, TokenizerConfig};
 use crate::music::NoteSeq;
 use crate::rng::Rng;
 
@@ -151,6 +151,48 @@ pub fn decode(meta: &CheckpointMeta, ids: &[u32], bpm: f64) -> NoteSeq {
 pub fn empty_primer(meta: &CheckpointMeta) -> Vec<u32> {
     let bar = meta.vocab.id(&Token::Bar { num: 4, den: 4 });
     vec![bar.unwrap_or(0)]
+}
+
+/// The styles a model was trained with (its `Style_<label>` tokens), sorted; none unless its
+/// tokenizer starts pieces with style tokens (event vocabularies list every corpus style).
+pub fn styles(meta: &CheckpointMeta) -> Vec<String> {
+    if !matches!(&meta.tokenizer, TokenizerConfig::Event(c) if c.styles) {
+        return Vec::new();
+    }
+    let mut s: Vec<String> = (0..meta.vocab.len() as u32)
+        .filter_map(|id| match meta.vocab.token(id) {
+            Some(Token::Style(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    s.sort();
+    s
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StyleError {
+    #[error("the model has no style tokens (train it with `improv train --tokens full` on a corpus with style labels)")]
+    NoStyles,
+    #[error("the model knows no style {asked:?}; it knows: {}", known.join(", "))]
+    Unknown { asked: String, known: Vec<String> },
+}
+
+/// The primer that asks for `style`: the style token, then a 4/4 bar, as training pieces begin.
+pub fn style_primer(meta: &CheckpointMeta, style: &str) -> Result<Vec<u32>, StyleError> {
+    let known = styles(meta);
+    if known.is_empty() {
+        return Err(StyleError::NoStyles);
+    }
+    let id = meta
+        .vocab
+        .id(&Token::Style(style.to_string()))
+        .ok_or_else(|| StyleError::Unknown {
+            asked: style.to_string(),
+            known,
+        })?;
+    let mut primer = vec![id];
+    primer.extend(empty_primer(meta));
+    Ok(primer)
 }
 
 #[cfg(test)]
