@@ -60,6 +60,9 @@ pub struct TrainRun {
 #[derive(Default)]
 pub struct Models {
     pub corpus: Option<Arc<Corpus>>,
+    /// What `latent add` can steer on the loaded corpus (its note attributes and styles), found
+    /// once when the corpus loads, not at every snapshot.
+    pub attribute_names: Vec<String>,
     pub corpus_loading: bool,
     pub model: Option<ModelState>,
     pub run: Option<TrainRun>,
@@ -282,6 +285,7 @@ impl Core {
             corpus.tokens(),
             corpus.report.failed.len()
         ));
+        self.models.attribute_names = crate::generate::attributes::attribute_names(&corpus);
         self.models.corpus = Some(Arc::new(corpus));
         self.emit(e);
         Ok(())

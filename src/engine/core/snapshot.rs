@@ -91,7 +91,7 @@ impl Core {
                 .map(String::from)
                 .collect(),
             maps: Vec::new(),
-            attributes: self.attribute_names(),
+            attributes: self.models.attribute_names.clone(),
             ports: self.play.ports.clone(),
         }
     }

@@ -187,11 +187,4 @@ impl Core {
             self.warn(e);
         }
     }
-
-    pub(super) fn attribute_names(&self) -> Vec<String> {
-        match &self.models.corpus {
-            Some(c) => attributes::attribute_names(c),
-            None => Vec::new(),
-        }
-    }
 }
