@@ -78,6 +78,10 @@ pub struct TrainArgs {
     /// piece needs a style label from its folder or manifest.json).
     #[arg(long, value_enum, default_value = "plain")]
     pub tokens: TokensArg,
+    /// With style tokens: no learned prior per style (the decoder then reads the style only as
+    /// its first input token, as models before the prior did).
+    #[arg(long)]
+    pub no_style_prior: bool,
     /// Checkpoint folder: OUT/best (lowest validation loss) and OUT/last (for --resume).
     #[arg(long)]
     pub out: PathBuf,
@@ -255,7 +259,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         None => {
             let vocab = corpus.vocab();
-            let cfg = ModelConfig::preset(args.model.kind(), args.preset.preset(), vocab.len());
+            let mut cfg = ModelConfig::preset(args.model.kind(), args.preset.preset(), vocab.len());
+            if !args.no_style_prior {
+                cfg = cfg.with_style_prior(&vocab);
+            }
             (
                 Model::build(&cfg, &dev, args.seed).map_err(anyhow::Error::msg)?,
                 vocab,

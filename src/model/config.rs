@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::music::tokens::{Token, Vocab};
+
 /// Which of the two models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,6 +52,11 @@ pub struct ModelConfig {
     /// must take from z what it cannot read from its input (Bowman et al. 2016).
     #[serde(default)]
     pub word_dropout: f64,
+    /// Style tokens at the end of the vocabulary that get a learned prior mean each: the decoder
+    /// reads `z + prior[style]` where the window starts with a style token, so the prior of a
+    /// style is N(prior[style], I) and z carries only what the style does not say. 0: none.
+    #[serde(default)]
+    pub styles: usize,
 }
 
 impl ModelConfig {
@@ -73,7 +80,31 @@ impl ModelConfig {
             ff,
             dropout: if preset == Preset::Tiny { 0.0 } else { 0.1 },
             word_dropout: if preset == Preset::Tiny { 0.0 } else { 0.25 },
+            styles: 0,
         }
+    }
+
+    /// The same sizes with a learned prior per style token of `vocab` (its trailing run of
+    /// style tokens, where a corpus's vocabulary puts them); none when it has no style tokens.
+    pub fn with_style_prior(mut self, vocab: &Vocab) -> Self {
+        self.styles = vocab
+            .tokens()
+            .iter()
+            .rev()
+            .take_while(|t| matches!(t, Token::Style(_)))
+            .count();
+        self
+    }
+
+    /// The first style token's id and the style count, when the model has style priors.
+    pub fn style_range(&self) -> Option<(u32, usize)> {
+        (self.styles > 0).then(|| ((self.vocab - self.styles) as u32, self.styles))
+    }
+
+    /// Row of the style prior for a window whose decoder input starts with `first`.
+    pub fn style_row(&self, first: u32) -> Option<usize> {
+        let (base, n) = self.style_range()?;
+        (first >= base && ((first - base) as usize) < n).then(|| (first - base) as usize)
     }
 
     /// Problems that would make a build fail, as one line.
@@ -95,6 +126,12 @@ impl ModelConfig {
             return Err(format!(
                 "model config: hidden {} is not a multiple of heads {}",
                 self.hidden, self.heads
+            ));
+        }
+        if self.styles >= self.vocab {
+            return Err(format!(
+                "model config: {} styles in a vocabulary of {}",
+                self.styles, self.vocab
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {

@@ -39,6 +39,10 @@ pub trait Vae {
     fn params_mut(&mut self) -> ParamsMut<'_, f32>;
     /// A copy of the decoder for live generation, one token at a time.
     fn stream(&self) -> Box<dyn TokenStream>;
+    /// The learned prior mean of every style (`styles x Z`), when the config has styles.
+    fn style_prior(&self) -> Option<&Mat<f32>> {
+        None
+    }
 }
 
 /// A live decoder: set a latent, feed tokens, read the logits of the next one. Runs on plain
@@ -136,7 +140,14 @@ impl Model {
         let z = reparameterize(stats.clone().put_tape(tape), eps);
         let (z, tape) = z.split_tape();
         let (w, b) = self.bow_head();
-        let bow = linear(z.clone().retaped::<T>(), w, b);
+        let zc = with_style_prior(
+            z.clone().retaped::<T>(),
+            self.style_prior(),
+            self.config(),
+            dec,
+            batch,
+        );
+        let bow = linear(zc, w, b);
         let logits = self.decode(z.put_tape(tape), dec, batch, train);
         VaeOutput {
             stats: stats.retaped::<T>(),
@@ -189,6 +200,117 @@ impl Vae for Model {
     fn stream(&self) -> Box<dyn TokenStream> {
         each_model!(self, m => m.stream())
     }
+    fn style_prior(&self) -> Option<&Mat<f32>> {
+        each_model!(self, m => m.style_prior())
+    }
+}
+
+/// A stream's copy of the style prior: the head token (a style token) picks the row added to
+/// every latent the stream is reset to.
+#[derive(Clone, Debug, Default)]
+pub struct StylePrior {
+    table: Vec<f32>,
+    base: u32,
+    styles: usize,
+    row: Option<usize>,
+    z: Vec<f32>,
+}
+
+impl StylePrior {
+    pub fn of(cfg: &ModelConfig, prior: Option<&Mat<f32>>) -> Self {
+        match (prior, cfg.style_range()) {
+            (Some(p), Some((base, styles))) => StylePrior {
+                table: p.as_vec(),
+                base,
+                styles,
+                row: None,
+                z: vec![0.0; cfg.latent],
+            },
+            _ => StylePrior::default(),
+        }
+    }
+
+    pub fn set_head(&mut self, head: Option<u32>) {
+        self.row = head
+            .filter(|&h| h >= self.base && ((h - self.base) as usize) < self.styles)
+            .map(|h| (h - self.base) as usize);
+    }
+
+    /// `z + prior[head's style]`, or `z` itself.
+    pub fn apply<'a>(&'a mut self, z: &'a [f32]) -> &'a [f32] {
+        let Some(r) = self.row.filter(|_| self.z.len() == z.len()) else {
+            return z;
+        };
+        let n = z.len();
+        for ((o, a), p) in self
+            .z
+            .iter_mut()
+            .zip(z)
+            .zip(&self.table[r * n..(r + 1) * n])
+        {
+            *o = a + p;
+        }
+        &self.z
+    }
+}
+
+/// The latent the decoder reads: `z + prior[style]` for every window (row `b` of `z`) whose
+/// decoder input (`dec`, `batch` windows) starts with a style token of the config's range, `z`
+/// elsewhere or without a prior; the gradient goes into `z` and the prior's rows.
+pub fn with_style_prior<T: Tape<f32, Cpu>>(
+    z: Tensor<(usize, usize), f32, Cpu, T>,
+    prior: Option<&Mat<f32>>,
+    cfg: &ModelConfig,
+    dec: &[u32],
+    batch: usize,
+) -> Tensor<(usize, usize), f32, Cpu, T> {
+    let Some(prior) = prior else {
+        return z;
+    };
+    let steps = dec.len() / batch.max(1);
+    let rows: Vec<Option<usize>> = (0..batch)
+        .map(|b| dec.get(b * steps).and_then(|&t| cfg.style_row(t)))
+        .collect();
+    if rows.iter().all(Option::is_none) {
+        return z;
+    }
+    let (z, mut tape) = z.split_tape();
+    let zn = z.shape().1;
+    assert_eq!(prior.shape().1, zn, "with_style_prior: widths");
+    let table = prior.as_vec();
+    let mut out = z.as_vec();
+    for (r, row) in rows.iter().enumerate() {
+        if let Some(s) = row {
+            let src = &table[s * zn..(s + 1) * zn];
+            out[r * zn..(r + 1) * zn]
+                .iter_mut()
+                .zip(src)
+                .for_each(|(o, p)| *o += p);
+        }
+    }
+    let out: Mat<f32> = z.device().tensor_from_vec(out, (batch, zn));
+    if T::OWNS_TAPE {
+        let (z, out, prior) = (z.clone(), out.clone(), prior.clone());
+        tape.add_backward_op(move |grads| {
+            let dy = grads.get_or_alloc_mut(&out)?.to_vec();
+            grads
+                .get_or_alloc_mut(&z)?
+                .iter_mut()
+                .zip(&dy)
+                .for_each(|(g, d)| *g += d);
+            let dp = grads.get_or_alloc_mut(&prior)?;
+            for (r, row) in rows.iter().enumerate() {
+                if let Some(s) = row {
+                    dp[s * zn..(s + 1) * zn]
+                        .iter_mut()
+                        .zip(&dy[r * zn..(r + 1) * zn])
+                        .for_each(|(g, d)| *g += d);
+                }
+            }
+            Ok(())
+        });
+    }
+    out.put_tape(tape)
 }
 
 /// `z = mean + exp(logvar / 2) * eps` from `stats` (`B x 2Z`), as one op on the tape; with no

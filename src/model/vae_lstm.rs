@@ -9,7 +9,9 @@ use super::config::ModelConfig;
 use super::embed::embedded_linear;
 use super::linalg::{matmul_serial, to_vec};
 use super::lstm::{Lstm, LstmConfig, LstmState, LstmWeights};
-use super::vae::{last_rows, word_mask, StreamState, TokenStream, Vae};
+use super::vae::{
+    last_rows, with_style_prior, word_mask, StreamState, StylePrior, TokenStream, Vae,
+};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -25,6 +27,8 @@ pub struct VaeLstm {
     pub out_w: Mat<f32>,
     pub out_b: Mat<f32>,
     pub bow: (Mat<f32>, Mat<f32>),
+    /// The learned prior mean of every style (`styles x Z`, `ModelConfig::styles`).
+    pub style_prior: Option<Mat<f32>>,
 }
 
 impl VaeLstm {
@@ -50,7 +54,9 @@ impl VaeLstm {
         let decoder = lstm.build(dev, rng);
         let (out_w, out_b) = dense(rng, h, v);
         let bow = dense(rng, z, v);
+        let style_prior = (cfg.styles > 0).then(|| dev.zeros_like(&(cfg.styles, z)));
         VaeLstm {
+            style_prior,
             bow,
             cfg: cfg.clone(),
             embed,
@@ -103,6 +109,7 @@ impl Vae for VaeLstm {
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
         let dev = self.embed.device().clone();
         let steps = ids.len() / batch;
+        let z = with_style_prior(z, self.style_prior.as_ref(), &self.cfg, ids, batch);
         let lifted = linear(z, &self.up_w, &self.up_b).relu();
         // One draw per position, as `word_mask` makes for the full-width mask.
         let keep = word_mask(&dev, (ids.len(), 1), self.cfg.word_dropout, train);
@@ -131,6 +138,9 @@ impl Vae for VaeLstm {
         out.push(("out.b".into(), &self.out_b));
         out.push(("bow.w".into(), &self.bow.0));
         out.push(("bow.b".into(), &self.bow.1));
+        if let Some(p) = &self.style_prior {
+            out.push(("style_prior".into(), p));
+        }
         out
     }
 
@@ -150,7 +160,14 @@ impl Vae for VaeLstm {
         out.push(("out.b".into(), &mut self.out_b));
         out.push(("bow.w".into(), &mut self.bow.0));
         out.push(("bow.b".into(), &mut self.bow.1));
+        if let Some(p) = &mut self.style_prior {
+            out.push(("style_prior".into(), p));
+        }
         out
+    }
+
+    fn style_prior(&self) -> Option<&Mat<f32>> {
+        self.style_prior.as_ref()
     }
 
     fn stream(&self) -> Box<dyn TokenStream> {
@@ -168,6 +185,7 @@ impl Vae for VaeLstm {
             decoder,
             state,
             fed: 0,
+            prior: StylePrior::of(&self.cfg, self.style_prior.as_ref()),
         })
     }
 }
@@ -185,6 +203,7 @@ pub struct LstmStream {
     x: Vec<f32>,
     logits: Vec<f32>,
     fed: usize,
+    prior: StylePrior,
 }
 
 /// What an [`LstmStream`] carries from token to token.
@@ -228,7 +247,12 @@ impl TokenStream for LstmStream {
         true
     }
 
+    fn set_head(&mut self, head: Option<u32>) {
+        self.prior.set_head(head);
+    }
+
     fn reset(&mut self, z: &[f32]) {
+        let z = self.prior.apply(z);
         let e = self.lifted.len();
         self.lifted.copy_from_slice(&self.up_b);
         matmul_serial(

@@ -11,7 +11,9 @@ use super::config::ModelConfig;
 use super::transformer::{
     dense_row, layer_norm, layer_norm_row, Block, BlockWeights, Dropout, Scratch,
 };
-use super::vae::{id_tensor, word_mask, StreamState, TokenStream, Vae};
+use super::vae::{
+    id_tensor, with_style_prior, word_mask, StreamState, StylePrior, TokenStream, Vae,
+};
 use super::{init_uniform, linear, Mat, ParamsMut, ParamsRef};
 
 #[derive(Clone, Debug)]
@@ -26,6 +28,8 @@ pub struct VaeTransformer {
     pub dec_norm: (Mat<f32>, Mat<f32>),
     pub out: (Mat<f32>, Mat<f32>),
     pub bow: (Mat<f32>, Mat<f32>),
+    /// The learned prior mean of every style (`styles x Z`, `ModelConfig::styles`).
+    pub style_prior: Option<Mat<f32>>,
 }
 
 /// Sinusoidal positions `0..len`, `len x dim`.
@@ -64,7 +68,9 @@ impl VaeTransformer {
             .collect();
         let out = dense(rng, d, v);
         let bow = dense(rng, z, v);
+        let style_prior = (cfg.styles > 0).then(|| dev.zeros_like(&(cfg.styles, z)));
         VaeTransformer {
+            style_prior,
             bow,
             cfg: cfg.clone(),
             embed,
@@ -146,6 +152,7 @@ impl Vae for VaeTransformer {
             p: self.cfg.dropout,
             rng,
         });
+        let z = with_style_prior(z, self.style_prior.as_ref(), &self.cfg, ids, batch);
         let prefix = linear(z, &self.up.0, &self.up.1);
         let mut tokens = self
             .embed
@@ -201,6 +208,9 @@ impl Vae for VaeTransformer {
         pair("decoder.norm", &self.dec_norm, &mut out);
         pair("out", &self.out, &mut out);
         pair("bow", &self.bow, &mut out);
+        if let Some(p) = &self.style_prior {
+            out.push(("style_prior".into(), p));
+        }
         out
     }
 
@@ -234,7 +244,14 @@ impl Vae for VaeTransformer {
             out.push((format!("{name}.w"), w));
             out.push((format!("{name}.b"), b));
         }
+        if let Some(p) = &mut self.style_prior {
+            out.push(("style_prior".into(), p));
+        }
         out
+    }
+
+    fn style_prior(&self) -> Option<&Mat<f32>> {
+        self.style_prior.as_ref()
     }
 
     fn stream(&self) -> Box<dyn TokenStream> {
@@ -260,6 +277,7 @@ impl Vae for VaeTransformer {
             scratch: Scratch::default(),
             prefix: vec![0.0; d],
             head: None,
+            prior: StylePrior::of(&self.cfg, self.style_prior.as_ref()),
             h: vec![0.0; d],
             logits: vec![0.0; self.cfg.vocab],
         })
@@ -318,6 +336,7 @@ pub struct TransformerStream {
     prefix: Vec<f32>,
     /// The token fed right after the prefix when the shadow lane starts (the style token).
     head: Option<u32>,
+    prior: StylePrior,
     h: Vec<f32>,
     logits: Vec<f32>,
 }
@@ -371,6 +390,7 @@ impl TransformerStream {
 
 impl TokenStream for TransformerStream {
     fn reset(&mut self, z: &[f32]) {
+        let z = self.prior.apply(z);
         let mut prefix = std::mem::take(&mut self.prefix);
         dense_row(z, &self.up, &mut prefix);
         self.prefix = prefix;
@@ -434,5 +454,6 @@ impl TokenStream for TransformerStream {
 
     fn set_head(&mut self, head: Option<u32>) {
         self.head = head;
+        self.prior.set_head(head);
     }
 }

@@ -323,7 +323,7 @@ impl Core {
             .clone()
             .ok_or("model new: load a corpus first (its tokens make the vocabulary)")?;
         let vocab = corpus.vocab();
-        let cfg = ModelConfig::preset(kind, preset, vocab.len());
+        let cfg = ModelConfig::preset(kind, preset, vocab.len()).with_style_prior(&vocab);
         let model = Model::build(&cfg, &Cpu::default(), self.sampling.seed)
             .map_err(|e| format!("model new: {e}"))?;
         let meta = CheckpointMeta {
