@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::classify::argmax;
 use super::genre::{self, Extractor, GenreError, GenreModel};
 use crate::corpus::{Corpus, LoadOptions, Split};
+use crate::generate::palette::Palette;
 use crate::generate::piece::{self, style_primer, styles, GenerateOptions, StyleError};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::CheckpointMeta;
@@ -26,6 +27,11 @@ pub struct FidelityOptions {
     pub bars: usize,
     pub seed: u64,
     pub sampling: Sampling,
+    /// Standard deviation of the latent draws around the style's prior (1: the prior itself;
+    /// 0: its mean, the style's most typical piece).
+    pub latent_sd: f32,
+    /// Keep each style's pieces to its palette (`generate::palette`).
+    pub palette: bool,
     /// Tempo of the decoded pieces, generated and real alike (tokens carry no tempo).
     pub bpm: f64,
     /// Seconds rendered from the start of each piece (audio classifiers).
@@ -44,6 +50,8 @@ impl Default for FidelityOptions {
             bars: 16,
             seed: 1,
             sampling: Sampling::default(),
+            latent_sd: 1.0,
+            palette: false,
             bpm: 120.0,
             seconds: genre::CLIP_SECONDS,
             ceiling: None,
@@ -130,15 +138,24 @@ pub fn fidelity(
                 ))
             })?;
         let primer = style_primer(meta, &style).map_err(|e| bad(e.to_string()))?;
+        let palette = opts
+            .palette
+            .then(|| Palette::of_style(meta, &style))
+            .transpose()
+            .map_err(|e| bad(e.to_string()))?;
         let mut seqs = Vec::new();
         for i in 0..opts.samples {
             let seed = opts.seed + i as u64;
-            let z = piece::sample_latent(meta.model.latent, &mut Rng::new(seed));
+            let z: Vec<f32> = piece::sample_latent(meta.model.latent, &mut Rng::new(seed))
+                .into_iter()
+                .map(|v| v * opts.latent_sd)
+                .collect();
             let gen = GenerateOptions {
                 sampling: opts.sampling.clone(),
                 notes: None,
                 bars: Some(opts.bars),
                 seed,
+                palette: palette.clone(),
                 ..GenerateOptions::default()
             };
             let ids = piece::generate_ids(model, meta, &primer, &z, &gen)

@@ -185,6 +185,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     bars: Some(a.bars),
                     max_tokens: max_tokens(a.bars),
                     seed,
+                    palette: None,
                 };
                 Ok(piece::generate_ids(&model, &meta, &primer, &z, &opts)?)
             })

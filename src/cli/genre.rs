@@ -11,6 +11,7 @@ use improv::analysis::classify::{argmax, Kind};
 use improv::analysis::fidelity::{self, FidelityOptions};
 use improv::analysis::genre::{self, Extractor, Features, GenreModel};
 use improv::analysis::{features, render::Renderer, wav};
+use improv::generate::sample::Sampling;
 use improv::model::checkpoint;
 
 #[derive(Subcommand)]
@@ -67,6 +68,16 @@ pub enum GenreCmd {
         ceiling: Option<PathBuf>,
         #[arg(long, default_value_t = 10)]
         ceiling_pieces: usize,
+        /// Standard deviation of z around the style's prior (0: its mean).
+        #[arg(long, default_value_t = 1.0)]
+        latent_sd: f32,
+        /// Keep each style to the instruments and drums of its training pieces.
+        #[arg(long)]
+        palette: bool,
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 0.95)]
+        top_p: f32,
         #[arg(long)]
         json: bool,
     },
@@ -155,6 +166,10 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             seed,
             ceiling,
             ceiling_pieces,
+            latent_sd,
+            palette,
+            temperature,
+            top_p,
             json,
         } => {
             let dir = checkpoint::resolve(&model);
@@ -172,6 +187,13 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
                 ceiling,
                 ceiling_pieces,
                 val_fraction,
+                latent_sd,
+                palette,
+                sampling: Sampling {
+                    temperature,
+                    top_p: Some(top_p),
+                    ..Sampling::default()
+                },
                 ..FidelityOptions::default()
             };
             let rows = fidelity::fidelity(&vae, &meta, &clf, &opts)

@@ -70,6 +70,16 @@ pub enum Command {
     Run { file: PathBuf },
 }
 
+impl Command {
+    /// Commands that print a report and end, as opposed to the live ones that play or prompt.
+    pub fn is_report(&self) -> bool {
+        !matches!(
+            self,
+            Command::Play(_) | Command::Repl | Command::Run { .. } | Command::Train(_)
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TokenizerName {
     Paper,

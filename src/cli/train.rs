@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 
 use improv::corpus::{Corpus, LoadOptions, Split};
+use improv::generate::palette::palettes_of;
 use improv::model::ngram::KneserNey;
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
 use improv::music::tokens::{EventConfig, TokenizerConfig};
@@ -113,6 +114,10 @@ pub struct TrainArgs {
     /// Stop after this many steps in all.
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Tokens per training window (default: the preset's). Longer windows let the decoder learn
+    /// whole bars of dense multi-instrument music (a genre's groove).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Window stride in tokens (default: the window, no overlap).
     #[arg(long)]
     pub stride: Option<usize>,
@@ -263,6 +268,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if !args.no_style_prior {
                 cfg = cfg.with_style_prior(&vocab);
             }
+            if let Some(w) = args.window {
+                cfg.window = w;
+            }
             (
                 Model::build(&cfg, &dev, args.seed).map_err(anyhow::Error::msg)?,
                 vocab,
@@ -334,6 +342,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         out: Some(OutSpec {
             dir: args.out.clone(),
             tokenizer,
+            palettes: palettes_of(&corpus, &vocab, args.val_fraction),
             vocab,
             corpus: fingerprint,
         }),

@@ -6,6 +6,7 @@ pub mod attributes;
 mod cursor;
 pub mod latent;
 pub mod notes_text;
+pub mod palette;
 pub mod piece;
 pub mod recon;
 pub mod sample;

@@ -7,6 +7,7 @@ use crate::music::tokens::{Token, TokenizerConfig};
 use crate::music::NoteSeq;
 use crate::rng::Rng;
 
+use super::palette::Palette;
 use super::sample::{SampleError, Sampling};
 
 /// How the decoder carries context from token to token.
@@ -33,6 +34,8 @@ pub struct GenerateOptions {
     /// Never sample more tokens than this.
     pub max_tokens: usize,
     pub seed: u64,
+    /// Keep to these instruments and drums (a style's palette).
+    pub palette: Option<Palette>,
 }
 
 impl Default for GenerateOptions {
@@ -44,6 +47,7 @@ impl Default for GenerateOptions {
             bars: None,
             max_tokens: 20_000,
             seed: 1,
+            palette: None,
         }
     }
 }
@@ -116,6 +120,9 @@ pub fn generate_ids(
     }
     let (mut out, mut notes, mut bars) = (Vec::new(), 0usize, 0usize);
     while out.len() < opts.max_tokens {
+        if let Some(p) = &opts.palette {
+            p.apply(&mut logits);
+        }
         let id = opts.sampling.sample(&logits, &recent, &mut rng);
         let token = meta.vocab.token(id);
         if let Some(Token::Bar { .. }) = token {

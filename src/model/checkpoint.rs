@@ -42,6 +42,10 @@ pub struct CheckpointMeta {
     pub corpus: String,
     /// The trainer's state and settings (`train::TrainState`), kept opaque at this level.
     pub training: serde_json::Value,
+    /// Per style, the program and drum token ids its training pieces use
+    /// (`generate::palette`); empty for models without styles or saved before palettes.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub palettes: std::collections::BTreeMap<String, Vec<u32>>,
 }
 
 /// Tensors read back by name: shape and values.

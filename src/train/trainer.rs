@@ -32,6 +32,8 @@ pub struct OutSpec {
     pub tokenizer: TokenizerConfig,
     pub vocab: Vocab,
     pub corpus: String,
+    /// Saved in every checkpoint's metadata (`CheckpointMeta::palettes`).
+    pub palettes: std::collections::BTreeMap<String, Vec<u32>>,
 }
 
 /// The progress of a run, saved in every checkpoint's metadata.
@@ -211,6 +213,7 @@ fn save(
         tokenizer: spec.tokenizer.clone(),
         vocab: spec.vocab.clone(),
         corpus: spec.corpus.clone(),
+        palettes: spec.palettes.clone(),
         training: serde_json::to_value(state).map_err(|e| TrainError::Data(e.to_string()))?,
     };
     let names: Vec<String> = model.params().into_iter().map(|(n, _)| n).collect();

@@ -1,0 +1,118 @@
+//! A style's palette: the instruments (program tokens) and drum keys (drum tokens) that the
+//! style's training pieces use. Generation asked for a style can keep to it, so a "reggae" piece
+//! is not played on a metal band's instruments even where the decoder's sampling wanders. Every
+//! other token (pitches, durations, positions, bars) stays free: the palette says which
+//! instruments, never which notes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::corpus::{Corpus, Split};
+use crate::model::checkpoint::CheckpointMeta;
+use crate::music::tokens::{Token, Vocab};
+
+fn instrument(t: &Token) -> bool {
+    matches!(t, Token::Program(_) | Token::Drum(_))
+}
+
+/// Per style, the sorted ids of the program and drum tokens of `vocab` that the style's
+/// training pieces (`Split::Train` at `val_fraction`) use. Styles whose pieces use none are
+/// left out.
+pub fn palettes_of(
+    corpus: &Corpus,
+    vocab: &Vocab,
+    val_fraction: f64,
+) -> BTreeMap<String, Vec<u32>> {
+    let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for piece in corpus.pieces_in(Split::Train, val_fraction) {
+        let Some(style) = &piece.style else { continue };
+        let ids = out.entry(style.clone()).or_default();
+        ids.extend(
+            piece
+                .tokens
+                .iter()
+                .filter(|t| instrument(t))
+                .filter_map(|t| vocab.id(t)),
+        );
+    }
+    out.into_iter()
+        .filter(|(_, ids)| !ids.is_empty())
+        .map(|(s, ids)| (s, ids.into_iter().collect()))
+        .collect()
+}
+
+/// Which token ids generation may draw: all but the instrument tokens outside the palette.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Palette {
+    allowed: Vec<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaletteError {
+    #[error("the model has no style palettes (retrain it with this version: `improv train --tokens full`)")]
+    None,
+    #[error("the model has no palette for style {0:?}")]
+    Unknown(String),
+}
+
+impl Palette {
+    /// The palette of `ids` (program and drum token ids) over `vocab`.
+    pub fn new(vocab: &Vocab, ids: &[u32]) -> Self {
+        let mut allowed: Vec<bool> = vocab.tokens().iter().map(|t| !instrument(t)).collect();
+        for &id in ids {
+            if let Some(a) = allowed.get_mut(id as usize) {
+                *a = true;
+            }
+        }
+        Palette { allowed }
+    }
+
+    /// The palette the model's metadata keeps for `style`.
+    pub fn of_style(meta: &CheckpointMeta, style: &str) -> Result<Self, PaletteError> {
+        if meta.palettes.is_empty() {
+            return Err(PaletteError::None);
+        }
+        let ids = meta
+            .palettes
+            .get(style)
+            .ok_or_else(|| PaletteError::Unknown(style.to_string()))?;
+        Ok(Palette::new(&meta.vocab, ids))
+    }
+
+    pub fn allows(&self, id: u32) -> bool {
+        self.allowed.get(id as usize).copied().unwrap_or(true)
+    }
+
+    /// Sets the logits of the tokens outside the palette to minus infinity.
+    pub fn apply(&self, logits: &mut [f32]) {
+        for (l, &a) in logits.iter_mut().zip(&self.allowed) {
+            if !a {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_instruments_outside_the_palette_are_masked() {
+        let vocab = Vocab::new([
+            Token::Pitch(60),
+            Token::Program(0),
+            Token::Program(33),
+            Token::Drum(36),
+            Token::Drum(42),
+        ]);
+        let p = Palette::new(&vocab, &[2, 3]);
+        let mut logits = vec![1.0; 5];
+        p.apply(&mut logits);
+        assert_eq!(logits[0], 1.0);
+        assert_eq!(logits[1], f32::NEG_INFINITY);
+        assert_eq!(logits[2], 1.0);
+        assert_eq!(logits[3], 1.0);
+        assert_eq!(logits[4], f32::NEG_INFINITY);
+        assert!(p.allows(0) && !p.allows(4) && p.allows(99));
+    }
+}
