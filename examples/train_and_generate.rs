@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use dfdx::prelude::Cpu;
 use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::generate::latent;
-use improv::generate::palette::palettes_of;
+use improv::generate::palette::style_infos;
 use improv::generate::piece::{self, GenerateOptions};
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
 use improv::music::midi;
@@ -70,7 +70,7 @@ fn main() -> Result<()> {
         out: Some(OutSpec {
             dir: dir.clone(),
             tokenizer,
-            palettes: palettes_of(&corpus, &vocab, 0.1),
+            styles: style_infos(&corpus, &vocab, 0.1),
             vocab,
             corpus: corpus_fingerprint(&corpus),
         }),

@@ -197,7 +197,7 @@ fn checkpoints_keep_the_prior() {
         vocab: vocab(),
         corpus: "test".into(),
         training: serde_json::Value::Null,
-        palettes: Default::default(),
+        styles: Default::default(),
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m");

@@ -54,7 +54,7 @@ fn out_spec(dir: &std::path::Path) -> OutSpec {
         tokenizer: TokenizerConfig::default(),
         vocab: vocab(),
         corpus: "test".into(),
-        palettes: Default::default(),
+        styles: Default::default(),
     }
 }
 
@@ -180,7 +180,7 @@ fn meta(model: &Model) -> CheckpointMeta {
         vocab: vocab(),
         corpus: "test".into(),
         training: serde_json::Value::Null,
-        palettes: Default::default(),
+        styles: Default::default(),
     }
 }
 

@@ -32,8 +32,12 @@ pub struct FidelityOptions {
     pub latent_sd: f32,
     /// Keep each style's pieces to its palette (`generate::palette`).
     pub palette: bool,
-    /// Tempo of the decoded pieces, generated and real alike (tokens carry no tempo).
+    /// Tempo of the decoded pieces, generated and real alike (tokens carry no tempo), for a
+    /// style whose tempo the model does not keep or with `style_tempo` off.
     pub bpm: f64,
+    /// Decode a style's pieces, generated and real alike, at the style's median training tempo
+    /// where the model keeps it (`CheckpointMeta::styles`).
+    pub style_tempo: bool,
     /// Seconds rendered from the start of each piece (audio classifiers).
     pub seconds: f64,
     /// A labelled MIDI folder (the VAE's corpus): its validation pieces (held out from the VAE
@@ -53,6 +57,7 @@ impl Default for FidelityOptions {
             latent_sd: 1.0,
             palette: false,
             bpm: 120.0,
+            style_tempo: true,
             seconds: genre::CLIP_SECONDS,
             ceiling: None,
             ceiling_pieces: 10,
@@ -75,6 +80,8 @@ pub struct Scores {
 #[derive(Clone, Debug, Serialize)]
 pub struct StyleFidelity {
     pub style: String,
+    /// The tempo every piece of the style was decoded at.
+    pub bpm: f64,
     pub generated: Scores,
     /// Held-out real pieces through tokenize -> decode -> render -> classify.
     pub ceiling: Option<Scores>,
@@ -138,6 +145,10 @@ pub fn fidelity(
                 ))
             })?;
         let primer = style_primer(meta, &style).map_err(|e| bad(e.to_string()))?;
+        let bpm = match meta.styles.get(&style) {
+            Some(info) if opts.style_tempo => info.bpm,
+            _ => opts.bpm,
+        };
         let palette = opts
             .palette
             .then(|| Palette::of_style(meta, &style))
@@ -162,7 +173,7 @@ pub fn fidelity(
                 .map_err(|e| bad(format!("generate: {e}")))?;
             let mut all = primer.clone();
             all.extend(ids);
-            seqs.push(piece::decode(meta, &all, opts.bpm));
+            seqs.push(piece::decode(meta, &all, bpm));
         }
         let generated = scores(&seqs, target, classifier, &ex)?;
         let ceiling = match &ceiling {
@@ -171,7 +182,7 @@ pub fn fidelity(
                     .pieces_in(Split::Validation, opts.val_fraction)
                     .filter(|p| p.style.as_deref() == Some(style.as_str()))
                     .take(opts.ceiling_pieces)
-                    .map(|p| piece::decode(meta, &meta.vocab.encode(&p.tokens).0, opts.bpm))
+                    .map(|p| piece::decode(meta, &meta.vocab.encode(&p.tokens).0, bpm))
                     .collect();
                 (!real.is_empty())
                     .then(|| scores(&real, target, classifier, &ex))
@@ -181,6 +192,7 @@ pub fn fidelity(
         };
         out.push(StyleFidelity {
             style,
+            bpm,
             generated,
             ceiling,
         });

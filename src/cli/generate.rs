@@ -8,6 +8,7 @@ use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::corpus::{Corpus, LoadOptions};
+use improv::generate::palette::Palette;
 use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::sample::Sampling;
 use improv::generate::{latent, notes_text};
@@ -84,8 +85,13 @@ pub struct GenerateArgs {
     /// The random seed: the same seed gives the same piece.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    #[arg(long, default_value_t = 120.0)]
-    tempo: f64,
+    /// Beats per minute (default: the --style's training tempo where the model keeps it, else
+    /// 120).
+    #[arg(long)]
+    tempo: Option<f64>,
+    /// With --style: let the decoder pick any instrument, not only the style's own.
+    #[arg(long)]
+    any_instrument: bool,
     #[arg(long)]
     out: PathBuf,
     #[arg(long)]
@@ -97,6 +103,8 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
     let window = meta.model.window;
     let mut rng = Rng::new(a.seed);
+    let style_info = a.style.as_ref().and_then(|s| meta.styles.get(s));
+    let tempo = a.tempo.or(style_info.map(|i| i.bpm)).unwrap_or(120.0);
     let encode_seq = |seq: &improv::music::NoteSeq, what: &str| -> Result<Vec<u32>> {
         let tokens = meta
             .tokenizer
@@ -110,7 +118,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         Ok(ids[ids.len().saturating_sub(window)..].to_vec())
     };
     let primer: Vec<u32> = if let Some(text) = &a.prime_notes {
-        let seq = notes_text::parse_notes(text, a.tempo)
+        let seq = notes_text::parse_notes(text, tempo)
             .map_err(|e| anyhow::anyhow!("generate --prime-notes: {e}"))?;
         encode_seq(&seq, "generate --prime-notes")?
     } else if let Some(port) = &a.prime_input {
@@ -119,10 +127,10 @@ pub fn run(a: GenerateArgs) -> Result<()> {
             .with_context(|| format!("generate --prime-input {port}"))?;
         eprintln!(
             "listening on {}: play {} bars at {} BPM",
-            input.name, a.prime_bars, a.tempo
+            input.name, a.prime_bars, tempo
         );
         let beats = a.prime_bars.max(1) as f64 * 4.0;
-        let seq = capture::capture(&mut input, &clock, beats, a.tempo, a.prime_wait)
+        let seq = capture::capture(&mut input, &clock, beats, tempo, a.prime_wait)
             .context("generate --prime-input")?;
         encode_seq(&seq, "generate --prime-input")?
     } else if let Some(f) = &a.prime_file {
@@ -191,10 +199,17 @@ pub fn run(a: GenerateArgs) -> Result<()> {
             ModeArg::Sliding => Mode::Sliding { window },
         },
         seed: a.seed,
+        palette: match (&a.style, style_info) {
+            (Some(style), Some(_)) if !a.any_instrument => Some(
+                Palette::of_style(&meta, style)
+                    .with_context(|| format!("generate --style: {}", dir.display()))?,
+            ),
+            _ => None,
+        },
         ..GenerateOptions::default()
     };
     let ids = piece::generate_ids(&model, &meta, &primer, &z, &opts).context("generate")?;
-    let seq = piece::decode(&meta, &ids, a.tempo);
+    let seq = piece::decode(&meta, &ids, tempo);
     midi::write_file(&seq, &a.out)?;
     if a.json {
         println!(

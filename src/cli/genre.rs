@@ -74,6 +74,9 @@ pub enum GenreCmd {
         /// Keep each style to the instruments and drums of its training pieces.
         #[arg(long)]
         palette: bool,
+        /// Decode every piece at this tempo instead of its style's training tempo.
+        #[arg(long)]
+        bpm: Option<f64>,
         #[arg(long, default_value_t = 1.0)]
         temperature: f32,
         #[arg(long, default_value_t = 0.95)]
@@ -168,6 +171,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             ceiling_pieces,
             latent_sd,
             palette,
+            bpm,
             temperature,
             top_p,
             json,
@@ -189,6 +193,8 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
                 val_fraction,
                 latent_sd,
                 palette,
+                bpm: bpm.unwrap_or(120.0),
+                style_tempo: bpm.is_none(),
                 sampling: Sampling {
                     temperature,
                     top_p: Some(top_p),
@@ -338,8 +344,8 @@ pub fn print_fidelity(rows: &[fidelity::StyleFidelity], json: bool) -> Result<()
         return Ok(());
     }
     println!(
-        "{:>10} {:>6} {:>10} {:>9} {:>12} {:>11}",
-        "style", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
+        "{:>10} {:>5} {:>6} {:>10} {:>9} {:>12} {:>11}",
+        "style", "bpm", "pieces", "mean p", "top-1", "ceiling p", "ceiling top"
     );
     for r in rows {
         let (cp, ct) = r.ceiling.as_ref().map_or(("-".into(), "-".into()), |c| {
@@ -349,8 +355,9 @@ pub fn print_fidelity(rows: &[fidelity::StyleFidelity], json: bool) -> Result<()
             )
         });
         println!(
-            "{:>10} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
+            "{:>10} {:>5.0} {:>6} {:>8.1} % {:>7.1} % {cp:>12} {ct:>11}",
             r.style,
+            r.bpm,
             r.generated.pieces,
             100.0 * r.generated.mean_probability,
             100.0 * r.generated.top_share

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::Cpu;
 
 use improv::corpus::{Corpus, LoadOptions, Split};
-use improv::generate::palette::palettes_of;
+use improv::generate::palette::style_infos;
 use improv::model::ngram::KneserNey;
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
 use improv::music::tokens::{EventConfig, TokenizerConfig};
@@ -342,7 +342,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         out: Some(OutSpec {
             dir: args.out.clone(),
             tokenizer,
-            palettes: palettes_of(&corpus, &vocab, args.val_fraction),
+            styles: style_infos(&corpus, &vocab, args.val_fraction),
             vocab,
             corpus: fingerprint,
         }),

@@ -1,14 +1,53 @@
-//! A style's palette: the instruments (program tokens) and drum keys (drum tokens) that the
-//! style's training pieces use. Generation asked for a style can keep to it, so a "reggae" piece
-//! is not played on a metal band's instruments even where the decoder's sampling wanders. Every
-//! other token (pitches, durations, positions, bars) stays free: the palette says which
+//! What a style's training pieces say beyond their notes: its palette, the instruments (program
+//! tokens) and drum keys (drum tokens) they use, and its tempo. Generation asked for a style can
+//! keep to the palette, so a "reggae" piece is not played on a metal band's instruments even
+//! where the decoder's sampling wanders, and is played at a reggae tempo (tokens carry no tempo).
+//! Every other token (pitches, durations, positions, bars) stays free: the palette says which
 //! instruments, never which notes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::corpus::{Corpus, Split};
 use crate::model::checkpoint::CheckpointMeta;
+pub use crate::model::checkpoint::StyleInfo;
 use crate::music::tokens::{Token, Vocab};
+
+/// Beats per minute of a piece: the beats its bar tokens span over its length in seconds.
+fn piece_bpm(tokens: &[Token], seconds: f64) -> Option<f64> {
+    let beats: f64 = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Bar { num, den } if *den > 0 => 4.0 * *num as f64 / *den as f64,
+            _ => 0.0,
+        })
+        .sum();
+    (beats > 0.0 && seconds > 0.0).then(|| 60.0 * beats / seconds)
+}
+
+/// Per style, what its training pieces (`Split::Train` at `val_fraction`) use and their median
+/// tempo.
+pub fn style_infos(
+    corpus: &Corpus,
+    vocab: &Vocab,
+    val_fraction: f64,
+) -> BTreeMap<String, StyleInfo> {
+    let mut tempos: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for piece in corpus.pieces_in(Split::Train, val_fraction) {
+        if let (Some(style), Some(bpm)) = (&piece.style, piece_bpm(&piece.tokens, piece.seconds)) {
+            tempos.entry(style.clone()).or_default().push(bpm);
+        }
+    }
+    let palettes = palettes_of(corpus, vocab, val_fraction);
+    tempos
+        .into_iter()
+        .map(|(style, mut t)| {
+            t.sort_by(f64::total_cmp);
+            let bpm = t[t.len() / 2];
+            let instruments = palettes.get(&style).cloned().unwrap_or_default();
+            (style, StyleInfo { instruments, bpm })
+        })
+        .collect()
+}
 
 fn instrument(t: &Token) -> bool {
     matches!(t, Token::Program(_) | Token::Drum(_))
@@ -17,11 +56,7 @@ fn instrument(t: &Token) -> bool {
 /// Per style, the sorted ids of the program and drum tokens of `vocab` that the style's
 /// training pieces (`Split::Train` at `val_fraction`) use. Styles whose pieces use none are
 /// left out.
-pub fn palettes_of(
-    corpus: &Corpus,
-    vocab: &Vocab,
-    val_fraction: f64,
-) -> BTreeMap<String, Vec<u32>> {
+fn palettes_of(corpus: &Corpus, vocab: &Vocab, val_fraction: f64) -> BTreeMap<String, Vec<u32>> {
     let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     for piece in corpus.pieces_in(Split::Train, val_fraction) {
         let Some(style) = &piece.style else { continue };
@@ -48,7 +83,7 @@ pub struct Palette {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaletteError {
-    #[error("the model has no style palettes (retrain it with this version: `improv train --tokens full`)")]
+    #[error("the model keeps no style palettes (retrain it with this version: `improv train --tokens full`)")]
     None,
     #[error("the model has no palette for style {0:?}")]
     Unknown(String),
@@ -68,14 +103,14 @@ impl Palette {
 
     /// The palette the model's metadata keeps for `style`.
     pub fn of_style(meta: &CheckpointMeta, style: &str) -> Result<Self, PaletteError> {
-        if meta.palettes.is_empty() {
+        if meta.styles.is_empty() {
             return Err(PaletteError::None);
         }
-        let ids = meta
-            .palettes
+        let info = meta
+            .styles
             .get(style)
             .ok_or_else(|| PaletteError::Unknown(style.to_string()))?;
-        Ok(Palette::new(&meta.vocab, ids))
+        Ok(Palette::new(&meta.vocab, &info.instruments))
     }
 
     pub fn allows(&self, id: u32) -> bool {

@@ -32,6 +32,15 @@ pub enum CheckpointError {
 }
 
 /// Everything about a model except its weights.
+/// A style as its training pieces play it (computed by `generate::palette::style_infos`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StyleInfo {
+    /// The program and drum token ids its pieces use, sorted.
+    pub instruments: Vec<u32>,
+    /// The median tempo of its pieces, in beats per minute.
+    pub bpm: f64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     pub format: u32,
@@ -42,10 +51,10 @@ pub struct CheckpointMeta {
     pub corpus: String,
     /// The trainer's state and settings (`train::TrainState`), kept opaque at this level.
     pub training: serde_json::Value,
-    /// Per style, the program and drum token ids its training pieces use
-    /// (`generate::palette`); empty for models without styles or saved before palettes.
+    /// Per style, the instruments and tempo of its training pieces (`generate::palette`);
+    /// empty for models without styles or saved before this was kept.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub palettes: std::collections::BTreeMap<String, Vec<u32>>,
+    pub styles: std::collections::BTreeMap<String, StyleInfo>,
 }
 
 /// Tensors read back by name: shape and values.

@@ -21,7 +21,7 @@ use super::losses::{cross_entropy, kl_divergence, repeated_cross_entropy};
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use super::TrainConfig;
-use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta, TensorMap};
+use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta, StyleInfo, TensorMap};
 use crate::model::{Model, Vae};
 use crate::music::tokens::{TokenizerConfig, Vocab};
 
@@ -32,8 +32,8 @@ pub struct OutSpec {
     pub tokenizer: TokenizerConfig,
     pub vocab: Vocab,
     pub corpus: String,
-    /// Saved in every checkpoint's metadata (`CheckpointMeta::palettes`).
-    pub palettes: std::collections::BTreeMap<String, Vec<u32>>,
+    /// Saved in every checkpoint's metadata (`CheckpointMeta::styles`).
+    pub styles: std::collections::BTreeMap<String, StyleInfo>,
 }
 
 /// The progress of a run, saved in every checkpoint's metadata.
@@ -213,7 +213,7 @@ fn save(
         tokenizer: spec.tokenizer.clone(),
         vocab: spec.vocab.clone(),
         corpus: spec.corpus.clone(),
-        palettes: spec.palettes.clone(),
+        styles: spec.styles.clone(),
         training: serde_json::to_value(state).map_err(|e| TrainError::Data(e.to_string()))?,
     };
     let names: Vec<String> = model.params().into_iter().map(|(n, _)| n).collect();

@@ -9,7 +9,7 @@ use dfdx::prelude::Cpu;
 
 use crate::corpus::{Corpus, LoadOptions, Split};
 use crate::generate::latent::encode_mean;
-use crate::generate::palette::palettes_of;
+use crate::generate::palette::style_infos;
 use crate::generate::piece::{self, GenerateOptions};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::{self, CheckpointMeta};
@@ -331,7 +331,7 @@ impl Core {
             format: checkpoint::FORMAT,
             model: cfg,
             tokenizer: corpus.tokenizer.clone(),
-            palettes: palettes_of(&corpus, &vocab, TrainConfig::default().val_fraction),
+            styles: style_infos(&corpus, &vocab, TrainConfig::default().val_fraction),
             vocab,
             corpus: corpus_fingerprint(&corpus),
             training: serde_json::Value::Null,
