@@ -1,5 +1,6 @@
 //! Pure musical data: notes, tempo maps, MIDI files in and out, and tokenizers.
 
+pub mod gm;
 pub mod midi;
 pub mod note;
 pub mod pitch;

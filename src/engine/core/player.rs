@@ -9,6 +9,7 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use crate::audio::{open_synth, SynthOutput};
+use crate::music::gm::find_patch;
 use crate::music::{NoteSeq, TimeSig};
 use crate::play::midi_port::{input_ports, output_ports};
 use crate::play::transport::bar_beat;
@@ -352,7 +353,13 @@ impl PlayState {
             SynthCmd::On if self.synth_on => Ok(()),
             SynthCmd::On => {
                 let (out, sink) = open_synth(24).map_err(|e| format!("synth on: {e}"))?;
-                send_log(events, format!("synth on {} ({}), {} Hz", out.device, out.host, out.sample_rate));
+                send_log(
+                    events,
+                    format!(
+                        "synth on {} ({}), {} Hz",
+                        out.device, out.host, out.sample_rate
+                    ),
+                );
                 self.add(Box::new(sink))?;
                 // The stream lives until the engine ends: closing a JACK client mid-callback can
                 // abort the process (see `improv play`).
@@ -365,9 +372,13 @@ impl PlayState {
                 self.synth_on = false;
                 Ok(())
             }
-            SynthCmd::Patch(name) => Err(format!(
-                "synth patch {name}: the built-in synth has one General MIDI set; choose its instrument with `program N`"
-            )),
+            SynthCmd::Patch(name) => {
+                // The same as `program N`, by the instrument's General MIDI name.
+                let (program, full) = find_patch(&name).map_err(|e| format!("synth patch: {e}"))?;
+                self.edit(|p| p.program = Some(program))?;
+                send_log(events, format!("synth: patch {program} {full}"));
+                Ok(())
+            }
         }
     }
 
