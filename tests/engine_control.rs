@@ -32,6 +32,9 @@ fn synth_patch_sets_the_program_by_name() {
     assert_eq!(e.snapshot().params.program, Some(49));
     run(&e, "synth patch strings").unwrap();
     assert_eq!(e.snapshot().params.program, Some(48));
+    // A name the system's General MIDI SoundFont gives program 33.
+    let logs = run_logged(&e, "synth patch fingered bass").unwrap();
+    assert_eq!(logs, ["synth: patch 33 Electric Bass (finger)"]);
 
     let err = run(&e, "synth patch vibrafone").unwrap_err();
     assert!(
@@ -101,4 +104,42 @@ fn maps_are_listed_checked_and_saved_with_the_session() {
         logs[0].contains("cc 71 -> temperature (0.5..1.5)"),
         "{logs:?}"
     );
+}
+
+#[test]
+fn the_soundfonts_preset_names_are_read_and_found() {
+    let path = improv::analysis::render::SOUNDFONTS
+        .iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_file())
+        .expect("a General MIDI SoundFont (apt-get install timgm6mb-soundfont)");
+    let ours = improv::music::sf2::read_presets(path).unwrap();
+    // rustysynth reads the whole file, samples and all: the same presets.
+    let font = rustysynth::SoundFont::new(&mut std::fs::File::open(path).unwrap()).unwrap();
+    let mut theirs: Vec<(u16, u16, String)> = font
+        .get_presets()
+        .iter()
+        .map(|p| {
+            let n = p.get_name().trim().to_string();
+            (p.get_bank_number() as u16, p.get_patch_number() as u16, n)
+        })
+        .collect();
+    let mut mine: Vec<(u16, u16, String)> = ours
+        .iter()
+        .map(|p| (p.bank, p.program, p.name.clone()))
+        .collect();
+    theirs.sort();
+    mine.sort();
+    assert_eq!(mine, theirs);
+
+    let presets: Vec<(u8, String)> = ours
+        .iter()
+        .filter(|p| p.bank == 0 && p.program < 128)
+        .map(|p| (p.program as u8, p.name.clone()))
+        .collect();
+    assert!(presets.len() >= 128, "{} bank-0 presets", presets.len());
+    for (program, name) in &presets {
+        let got = improv::music::gm::find_patch_in(name, &presets).map(|(p, _)| p);
+        assert_eq!(got, Ok(*program), "{name:?}");
+    }
 }

@@ -83,6 +83,16 @@ fn word_matches(query: &str, word: &str) -> bool {
 /// The General MIDI program called `name` (case and punctuation do not matter; a program
 /// number 0..127 is taken as is), with its full name.
 pub fn find_patch(name: &str) -> Result<(u8, &'static str), UnknownPatch> {
+    find_patch_in(name, &[])
+}
+
+/// Like [`find_patch`], also knowing a SoundFont's names for the programs (`presets`: program
+/// and name, e.g. `(0, "Piano 1")`). At each step the General MIDI names come first: the exact
+/// name, a common short name, the start of a name, then every word of the query in a name.
+pub fn find_patch_in(
+    name: &str,
+    presets: &[(u8, String)],
+) -> Result<(u8, &'static str), UnknownPatch> {
     let q = words(name);
     let found = |p: u8| Ok((p, GM_PROGRAMS[p as usize]));
     if let [n] = q.as_slice() {
@@ -93,32 +103,35 @@ pub fn find_patch(name: &str) -> Result<(u8, &'static str), UnknownPatch> {
         }
     }
     let joined = q.join(" ");
-    let names: Vec<Vec<String>> = GM_PROGRAMS.iter().map(|n| words(n)).collect();
-    if let Some(p) = names.iter().position(|n| n.join(" ") == joined) {
-        return found(p as u8);
+    let names: Vec<(u8, Vec<String>)> = GM_PROGRAMS
+        .iter()
+        .enumerate()
+        .map(|(p, n)| (p as u8, words(n)))
+        .chain(
+            presets
+                .iter()
+                .filter(|(p, _)| *p < 128)
+                .map(|(p, n)| (*p, words(n))),
+        )
+        .collect();
+    let exact = |n: &Vec<String>| n.join(" ") == joined;
+    let alias = ALIASES.iter().find(|(a, _)| *a == joined).map(|(_, p)| *p);
+    let starts =
+        |n: &Vec<String>| n.len() >= q.len() && q.iter().zip(n).all(|(a, b)| word_matches(a, b));
+    let contains = |n: &Vec<String>| q.iter().all(|a| n.iter().any(|b| word_matches(a, b)));
+    let first = |f: &dyn Fn(&Vec<String>) -> bool| names.iter().find(|(_, n)| f(n)).map(|x| x.0);
+    let hit = first(&exact).or(alias).or_else(|| {
+        (!q.is_empty())
+            .then(|| first(&starts).or_else(|| first(&contains)))
+            .flatten()
+    });
+    match hit {
+        Some(p) => found(p),
+        None => Err(UnknownPatch {
+            name: name.to_string(),
+            nearest: nearest_names(&joined, 3),
+        }),
     }
-    if let Some(&(_, p)) = ALIASES.iter().find(|(a, _)| *a == joined) {
-        return found(p);
-    }
-    if !q.is_empty() {
-        // The start of a name ("electric piano" -> Electric Piano 1), then every query word
-        // naming a word of it, in program order: General MIDI lists the usual sound first.
-        let starts = |n: &Vec<String>| {
-            n.len() >= q.len() && q.iter().zip(n).all(|(a, b)| word_matches(a, b))
-        };
-        let contains = |n: &Vec<String>| q.iter().all(|a| n.iter().any(|b| word_matches(a, b)));
-        if let Some(p) = names
-            .iter()
-            .position(starts)
-            .or_else(|| names.iter().position(contains))
-        {
-            return found(p as u8);
-        }
-    }
-    Err(UnknownPatch {
-        name: name.to_string(),
-        nearest: nearest_names(&joined, 3),
-    })
 }
 
 /// The `n` instrument names closest to `query` (edit distance to the name or to one word of it).
@@ -204,6 +217,31 @@ mod tests {
             assert_eq!(got, Ok(program), "{name:?}");
         }
         assert_eq!(find_patch("electric piano"), Ok((4, "Electric Piano 1")));
+    }
+
+    #[test]
+    fn a_soundfonts_names_are_known_too() {
+        let presets = [
+            (0, "Piano 1".to_string()),
+            (16, "Organ 1".to_string()),
+            (33, "Fingered Bass".to_string()),
+        ];
+        let cases: &[(&str, u8)] = &[
+            ("piano 1", 0),
+            ("organ 1", 16),
+            ("fingered", 33),
+            // General MIDI's names win where both match.
+            ("electric piano", 4),
+            ("bass", 32),
+        ];
+        for &(name, program) in cases {
+            assert_eq!(
+                find_patch_in(name, &presets).map(|(p, _)| p),
+                Ok(program),
+                "{name}"
+            );
+        }
+        assert!(find_patch("fingered").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod gm;
 pub mod midi;
 pub mod note;
 pub mod pitch;
+pub mod sf2;
 pub mod tokens;
 
 pub use note::{Note, NoteSeq, TempoChange, TempoMap, TimeSig, DRUM_CHANNEL};
