@@ -46,7 +46,7 @@ fn synth_patch_sets_the_program_by_name() {
     assert!(!err.contains('\n'), "{err}");
     assert_eq!(
         e.snapshot().params.program,
-        Some(48),
+        Some(33),
         "an error changes nothing"
     );
 }
