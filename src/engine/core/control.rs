@@ -108,6 +108,8 @@ pub struct Control {
     input: Option<MidiIn>,
     clock: Option<ClockIn>,
     buf: Vec<InputEvent>,
+    /// The last failure of a controller, said once rather than at every knob movement.
+    last_error: Option<String>,
 }
 
 impl Control {
@@ -292,8 +294,15 @@ impl Core {
             };
             let command = m.command(v);
             live_changed |= live::is_live_control(&command);
-            if let Err(e) = self.execute_now(command) {
-                self.warn(format!("map {cc}: {e}"));
+            match self.execute_now(command) {
+                Ok(()) => self.control.last_error = None,
+                Err(e) => {
+                    let e = format!("map {cc}: {e}");
+                    if self.control.last_error.as_ref() != Some(&e) {
+                        self.warn(e.clone());
+                        self.control.last_error = Some(e);
+                    }
+                }
             }
         }
         if live_changed {
