@@ -8,6 +8,7 @@ mod common;
 use common::{bundled_model, engine, run, until};
 use std::time::{Duration, Instant};
 
+use improv::engine::{Event, Level};
 use improv::play::{MidiMsg, MidiPortSink, Sink};
 
 fn send(port: &mut MidiPortSink, msg: MidiMsg) {
@@ -18,12 +19,34 @@ fn send(port: &mut MidiPortSink, msg: MidiMsg) {
 fn controllers_drive_latent_temperature_and_tempo() {
     let home = tempfile::tempdir().unwrap();
     let e = engine(home.path());
-    run(&e, &format!("model load {}", bundled_model().display())).unwrap();
     let name = format!("t{}-knobs", std::process::id());
     let mut knobs = MidiPortSink::virtual_port(&name, false).unwrap();
     // Maps made before the input is chosen start listening with it.
     run(&e, "map 74 latent 3").unwrap();
     run(&e, &format!("input {name}")).unwrap();
+
+    // Without a model the latent knob cannot work: said once, not at every movement.
+    for v in [10, 20, 30] {
+        send(&mut knobs, MidiMsg::control(0, 74, v));
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let mut warnings = Vec::new();
+    let quiet = Instant::now() + Duration::from_millis(300);
+    while let Ok(ev) = e.events().recv_deadline(quiet) {
+        if let Event::Log {
+            level: Level::Warn,
+            text,
+        } = ev
+        {
+            warnings.push(text);
+        }
+    }
+    assert_eq!(
+        warnings,
+        ["map 74: latent: no model (model new KIND, or model load PATH)"]
+    );
+
+    run(&e, &format!("model load {}", bundled_model().display())).unwrap();
     run(&e, "map 71 temperature").unwrap();
     run(&e, "map 1 tempo").unwrap();
 
