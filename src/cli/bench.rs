@@ -91,6 +91,14 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// MIDI learn through a real port: controller message to the engine, and to a live stream
+    /// (p50, p99; run under `scripts/with-jack.sh`).
+    Control {
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
@@ -156,6 +164,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             changes,
             json: _,
         } => super::bench_stream::run(notes.max(1), changes.max(1)),
+        BenchCmd::Control { messages, json: _ } => super::bench_control::run(messages.max(1)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line front end: parses arguments with clap and calls the library.
 
 mod bench;
+mod bench_control;
 mod bench_latent;
 mod bench_model;
 mod bench_stream;

@@ -74,8 +74,9 @@ pub enum Command {
     Input(String),
     /// `listen BARS`: record BARS bars from the input and answer them (call and response).
     Listen(u32),
-    /// `map CC TARGET`: a controller drives a latent dimension, temperature or tempo.
-    Map { cc: u8, target: MapTarget },
+    /// `map CC TARGET [MIN MAX]` / `map CC off` / `map`: a controller of the input port drives a
+    /// latent dimension, temperature or tempo.
+    Map(MapCmd),
     /// `synth on|off|patch NAME`.
     Synth(SynthCmd),
     /// `latency SINK MS`: how late a sink is heard, in ms (others wait to match).
@@ -173,6 +174,21 @@ pub enum LatentCmd {
 pub enum PresetCmd {
     Save(String),
     Load(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapCmd {
+    /// `map`: list the controller maps.
+    List,
+    /// `map CC TARGET [MIN MAX]`: controller CC (0..=127) drives TARGET over MIN..MAX (the
+    /// target's default range without them).
+    Set {
+        cc: u8,
+        target: MapTarget,
+        range: Option<(f64, f64)>,
+    },
+    /// `map CC off`: forget controller CC.
+    Off(u8),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -42,6 +42,21 @@ pub fn complete(line: &str, cursor: usize, snap: &Snapshot) -> Vec<Completion> {
         Some(first) => (Some(first), &before[1..]),
         None => (None, &[]),
     };
+    // `synth patch NAME`: the name may be several words; complete all of them at once.
+    if before.len() >= 2 && before[0] == "synth" && before[1] == "patch" {
+        let start = ws.get(2).map_or(cursor, |w| w.span.start);
+        let typed = head[start..].to_lowercase();
+        return crate::music::gm::GM_PROGRAMS
+            .iter()
+            .map(|n| n.to_lowercase())
+            .filter(|n| n.starts_with(&typed) && *n != typed)
+            .map(|value| Completion {
+                span: start..cursor,
+                value,
+                description: None,
+            })
+            .collect();
+    }
     let at_command = before.is_empty()
         || (before.first().is_some_and(|f| f == "at") && before.len() == 2)
         || (before.first().is_some_and(|f| f == "help") && before.len() == 1);

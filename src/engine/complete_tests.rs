@@ -20,6 +20,9 @@ fn values(line: &str, snap: &Snapshot) -> Vec<String> {
 #[case("at bar tem", &["tempo", "temperature"])]
 #[case("help pa", &["panic"])]
 #[case("wait ", &["train", "bars", "jobs"])]
+#[case("synth patch electric p", &["electric piano 1", "electric piano 2"])]
+#[case("synth patch vio", &["violin", "viola"])]
+#[case("map 74 ", &["latent", "temperature", "tempo", "off"])]
 fn completes_words(#[case] line: &str, #[case] expected: &[&str]) {
     assert_eq!(values(line, &Snapshot::default()), expected);
 }
@@ -61,6 +64,9 @@ fn completes_paths_with_folders_marked() {
 #[case("tempo", false)]
 #[case("tmepo 90", false)]
 #[case("gen bars 2 out x.mid", true)]
+#[case("synth patch electric piano", true)]
+#[case("map 74 off", true)]
+#[case("map 74 latent", false)]
 fn validates(#[case] line: &str, #[case] ok: bool) {
     assert_eq!(validate(line).is_ok(), ok, "{line}");
 }

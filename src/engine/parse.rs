@@ -342,19 +342,45 @@ impl<'a> Args<'a> {
             "listen" => Command::Listen(
                 self.ranged("a number of bars 1..64", u, |b: &u32| (1..=64).contains(b))?,
             ),
+            "map" if self.peek().is_none() => Command::Map(MapCmd::List),
             "map" => {
                 let cc = self.ranged("a controller number 0..127", u, |c: &u8| *c <= 127)?;
-                let target = match self.keyword(&["latent", "temperature", "tempo"], u)? {
+                let target = match self.keyword(&["latent", "temperature", "tempo", "off"], u)? {
+                    "off" => return Ok(Command::Map(MapCmd::Off(cc))),
                     "latent" => MapTarget::Latent(self.number("a dimension", u)?),
                     "temperature" => MapTarget::Temperature,
                     _ => MapTarget::Tempo,
                 };
-                Command::Map { cc, target }
+                let range = match self.peek() {
+                    None => None,
+                    Some(_) => {
+                        let min: f64 = self.number("the value at 0 (MIN)", u)?;
+                        let span = self.peek().map(|w| w.span.clone());
+                        let max: f64 = self.number("the value at 127 (MAX)", u)?;
+                        if !(min.is_finite() && max.is_finite()) || min == max {
+                            return Err(err(
+                                span.unwrap_or(self.end..self.end),
+                                "MIN and MAX must be two different numbers",
+                            ));
+                        }
+                        Some((min, max))
+                    }
+                };
+                Command::Map(MapCmd::Set { cc, target, range })
             }
             "synth" => Command::Synth(match self.keyword(&["on", "off", "patch"], u)? {
                 "on" => SynthCmd::On,
                 "off" => SynthCmd::Off,
-                _ => SynthCmd::Patch(self.text("a patch name", u)?),
+                _ => {
+                    // The rest of the line is the name: `synth patch electric piano`.
+                    let mut name = self.text("a patch name", u)?;
+                    while let Some(w) = self.peek() {
+                        name.push(' ');
+                        name.push_str(&w.text);
+                        self.i += 1;
+                    }
+                    SynthCmd::Patch(name)
+                }
             }),
             "latency" => {
                 let sink = self.text("a sink name", u)?;

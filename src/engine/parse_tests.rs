@@ -61,10 +61,16 @@ use crate::play::{Mode, Scale};
 #[case("virtual", Command::Virtual)]
 #[case("input keys", Command::Input("keys".into()))]
 #[case("listen 4", Command::Listen(4))]
-#[case("map 74 latent 3", Command::Map { cc: 74, target: MapTarget::Latent(3) })]
-#[case("map 1 tempo", Command::Map { cc: 1, target: MapTarget::Tempo })]
+#[case("map 74 latent 3", Command::Map(MapCmd::Set { cc: 74, target: MapTarget::Latent(3), range: None }))]
+#[case("map 1 tempo", Command::Map(MapCmd::Set { cc: 1, target: MapTarget::Tempo, range: None }))]
+#[case("map 7 temperature 0.5 1.5", Command::Map(MapCmd::Set { cc: 7, target: MapTarget::Temperature, range: Some((0.5, 1.5)) }))]
+#[case("map 74 off", Command::Map(MapCmd::Off(74)))]
+#[case("map", Command::Map(MapCmd::List))]
 #[case("synth on", Command::Synth(SynthCmd::On))]
 #[case("synth patch piano", Command::Synth(SynthCmd::Patch("piano".into())))]
+#[case("synth patch electric piano", Command::Synth(SynthCmd::Patch("electric piano".into())))]
+#[case("synth patch \"electric piano\"", Command::Synth(SynthCmd::Patch("electric piano".into())))]
+#[case("clock in keys", Command::Clock(ClockCmd::In(Some("keys".into()))))]
 #[case("latency synth 25", Command::Latency { sink: "synth".into(), ms: 25.0 })]
 #[case(
     "record start take.mid",
@@ -113,6 +119,10 @@ fn parses(#[case] line: &str, #[case] expected: Command) {
 #[case("at bar", 7, "expected a command", None)]
 #[case("at bar wait train", 1, "other than", None)]
 #[case("", 1, "empty line", None)]
+#[case("map 200 tempo", 5, "controller number 0..127", None)]
+#[case("map 74 tempi", 8, "unknown word `tempi`", Some("tempo"))]
+#[case("map 74 tempo 100 100", 18, "two different numbers", None)]
+#[case("map 74 tempo 60", 16, "expected the value at 127", None)]
 fn errors_point_at_the_column(
     #[case] line: &str,
     #[case] column: usize,

@@ -42,6 +42,8 @@ pub struct Snapshot {
     pub layers: Vec<String>,
     pub presets: Vec<String>,
     pub maps: Vec<(u8, String)>,
+    /// The external MIDI clock followed (`clock in PORT`).
+    pub clock_in: Option<ClockInStatus>,
     pub attributes: Vec<String>,
     pub ports: PortList,
 }
@@ -176,6 +178,16 @@ pub struct RollNote {
     /// Start and length in beats.
     pub start: f64,
     pub length: f64,
+}
+
+/// An external MIDI clock being followed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClockInStatus {
+    pub port: String,
+    /// The smoothed tempo of its clock, once enough ticks have come.
+    pub bpm: Option<f64>,
+    /// Between its Start (or Continue) and Stop.
+    pub running: bool,
 }
 
 /// MIDI ports as last listed (by `ports` or at start).

@@ -90,10 +90,31 @@ pub fn view_of(s: &Snapshot) -> View {
                 .collect(),
             virtual_port: s.virtual_port.then(|| "improv".to_string()),
             synth: s.synth_on,
-            synth_patch: None,
+            synth_patch: s
+                .params
+                .program
+                .filter(|_| s.synth_on)
+                .map(|p| crate::music::gm::GM_PROGRAMS[usize::from(p.min(127))].to_string()),
             recording: s.recording.as_ref().map(|p| p.display().to_string()),
+            controls: controls_of(s),
         },
     }
+}
+
+/// Controller maps and the followed clock, one line each.
+fn controls_of(s: &Snapshot) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .maps
+        .iter()
+        .map(|(cc, target)| format!("cc {cc} -> {target}"))
+        .collect();
+    if let Some(c) = &s.clock_in {
+        out.push(match c.bpm {
+            Some(bpm) => format!("clock in: {} {bpm:.1} bpm", c.port),
+            None => format!("clock in: {} (waiting)", c.port),
+        });
+    }
+    out
 }
 
 /// The log lines an engine event adds (training steps go to the chart, not the log).
@@ -136,4 +157,37 @@ pub fn check(line: &str) -> Option<(usize, String)> {
     engine::validate(line)
         .err()
         .map(|e| (e.span.start, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ClockInStatus;
+
+    #[test]
+    fn the_ports_pane_shows_maps_clock_and_patch() {
+        let mut s = Snapshot {
+            maps: vec![(1, "tempo".into()), (74, "latent 3".into())],
+            clock_in: Some(ClockInStatus {
+                port: "Keys:0".into(),
+                bpm: Some(121.34),
+                running: true,
+            }),
+            synth_on: true,
+            ..Snapshot::default()
+        };
+        s.params.program = Some(4);
+        let p = view_of(&s).ports;
+        assert_eq!(
+            p.controls,
+            [
+                "cc 1 -> tempo",
+                "cc 74 -> latent 3",
+                "clock in: Keys:0 121.3 bpm"
+            ]
+        );
+        assert_eq!(p.synth_patch.as_deref(), Some("Electric Piano 1"));
+        s.synth_on = false;
+        assert_eq!(view_of(&s).ports.synth_patch, None);
+    }
 }

@@ -131,6 +131,7 @@ pub fn realistic_view(root: &Path) -> Result<View, SampleError> {
             synth: true,
             synth_patch: Some("piano".into()),
             recording: None,
+            controls: vec!["cc 74 -> latent 3".into()],
         },
     })
 }

@@ -141,4 +141,6 @@ pub struct PortsView {
     pub synth: bool,
     pub synth_patch: Option<String>,
     pub recording: Option<String>,
+    /// What hardware drives: "cc 74 -> latent 3", "clock in: PORT 121.3 bpm".
+    pub controls: Vec<String>,
 }

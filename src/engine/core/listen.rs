@@ -23,7 +23,8 @@ impl Core {
         let i = find_port(&names, wanted, "input").map_err(|e| format!("input: {e}"))?;
         self.log(format!("input: listening for phrases on {}", names[i]));
         self.input_port = Some(names[i].clone());
-        Ok(())
+        // The controller maps listen there too.
+        self.sync_control_input().map_err(|e| format!("input: {e}"))
     }
 
     /// `listen BARS`: starts the capture; the queue waits for it.

@@ -1,6 +1,7 @@
 //! The engine thread: the session state, the command queue, and the loop that runs commands,
 //! collects what worker threads report and publishes the `Snapshot`.
 
+mod control;
 mod listen;
 mod live;
 mod model;
@@ -102,6 +103,8 @@ pub(super) struct Core {
     pub live_quantize: crate::play::Quantize,
     /// The MIDI input `listen` captures from (`input PORT`).
     pub input_port: Option<String>,
+    /// Controller maps and the external clock (`map`, `clock in`).
+    pub control: control::Control,
     pub watch: Option<script::Watcher>,
     pub history: Vec<String>,
     pub session_path: Option<PathBuf>,
@@ -127,6 +130,7 @@ impl Core {
             live: None,
             live_quantize: crate::play::Quantize::Now,
             input_port: None,
+            control: control::Control::default(),
             watch: None,
             history: Vec::new(),
             session_path: None,
@@ -173,6 +177,7 @@ impl Core {
             || self.play.is_playing()
             || self.models.training()
             || self.watch.is_some()
+            || self.control.active()
             || !self.queue.is_empty()
     }
 
@@ -259,6 +264,7 @@ impl Core {
             self.emit(stats);
         }
         self.poll_live();
+        self.poll_control();
         self.step_motion();
         // Motion steps and finished jobs (attribute vectors) reach the stream here.
         if let Err(e) = self.sync_live(crate::play::Quantize::Now) {
@@ -545,8 +551,8 @@ impl Core {
             }
             Command::Preset(p) => self.preset(p),
             Command::Input(port) => self.input(&port),
-            Command::Map { .. } => Err(unavailable("map")),
-            Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in")),
+            Command::Map(m) => self.map(m),
+            Command::Clock(ClockCmd::In(port)) => self.clock_in(port),
             Command::Loop(_) | Command::Unloop => Err(unavailable("loop")),
             Command::Layer { .. } | Command::Mute(_) | Command::Unmute(_) => {
                 Err(unavailable("layer, mute and unmute"))

@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
 use crate::audio::{open_synth, SynthOutput};
+use crate::music::gm::find_patch_in;
+use crate::music::sf2::read_presets;
 use crate::music::{NoteSeq, TimeSig};
 use crate::play::midi_port::{input_ports, output_ports};
 use crate::play::transport::bar_beat;
@@ -45,6 +47,30 @@ pub struct PlayState {
     pub ports: PortList,
     /// The last playhead, kept after playing stops so the display stays put.
     last_position: f64,
+}
+
+/// The bank-0 preset names of the General MIDI SoundFont (`$IMPROV_SOUNDFONT` or the system's),
+/// so `synth patch` knows the names a GM synth shows; read once, and none without a SoundFont
+/// (the General MIDI names still work).
+pub fn soundfont_names() -> &'static [(u8, String)] {
+    static NAMES: OnceLock<Vec<(u8, String)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let path = std::env::var_os("IMPROV_SOUNDFONT")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(
+                crate::analysis::render::SOUNDFONTS
+                    .iter()
+                    .map(PathBuf::from),
+            )
+            .find(|p| p.is_file());
+        path.and_then(|p| read_presets(&p).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.bank == 0 && p.program < 128)
+            .map(|p| (p.program as u8, p.name))
+            .collect()
+    })
 }
 
 fn send_log(events: &Sender<Event>, text: String) {
@@ -352,7 +378,13 @@ impl PlayState {
             SynthCmd::On if self.synth_on => Ok(()),
             SynthCmd::On => {
                 let (out, sink) = open_synth(24).map_err(|e| format!("synth on: {e}"))?;
-                send_log(events, format!("synth on {} ({}), {} Hz", out.device, out.host, out.sample_rate));
+                send_log(
+                    events,
+                    format!(
+                        "synth on {} ({}), {} Hz",
+                        out.device, out.host, out.sample_rate
+                    ),
+                );
                 self.add(Box::new(sink))?;
                 // The stream lives until the engine ends: closing a JACK client mid-callback can
                 // abort the process (see `improv play`).
@@ -365,9 +397,14 @@ impl PlayState {
                 self.synth_on = false;
                 Ok(())
             }
-            SynthCmd::Patch(name) => Err(format!(
-                "synth patch {name}: the built-in synth has one General MIDI set; choose its instrument with `program N`"
-            )),
+            SynthCmd::Patch(name) => {
+                // The same as `program N`, by the instrument's General MIDI (or SoundFont) name.
+                let (program, full) = find_patch_in(&name, soundfont_names())
+                    .map_err(|e| format!("synth patch: {e}"))?;
+                self.edit(|p| p.program = Some(program))?;
+                send_log(events, format!("synth: patch {program} {full}"));
+                Ok(())
+            }
         }
     }
 

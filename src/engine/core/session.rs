@@ -56,6 +56,12 @@ pub struct PlayerSection {
     /// Sink name to latency in ms.
     #[serde(default)]
     pub latency: BTreeMap<String, f64>,
+    /// The MIDI input (`input PORT`) phrases and controllers come from.
+    #[serde(default)]
+    pub input: Option<String>,
+    /// The input port whose MIDI clock is followed (`clock in PORT`).
+    #[serde(default)]
+    pub clock_in: Option<String>,
 }
 
 impl Default for PlayerSection {
@@ -72,6 +78,8 @@ impl Default for PlayerSection {
             virtual_port: false,
             ports: Vec::new(),
             latency: BTreeMap::new(),
+            input: None,
+            clock_in: None,
         }
     }
 }
@@ -179,6 +187,8 @@ impl Core {
                 virtual_port: self.play.virtual_on,
                 ports,
                 latency,
+                input: self.input_port.clone(),
+                clock_in: self.control.clock_port(),
             },
             sampling: SamplingSection {
                 temperature: self.sampling.temperature,
@@ -192,7 +202,7 @@ impl Core {
                 selected: self.models.selected.clone(),
             },
             presets: self.steering.presets.0.clone(),
-            maps: BTreeMap::new(),
+            maps: self.control.session_maps(),
             layers: Vec::new(),
             history: self.history.clone(),
         })
@@ -335,6 +345,11 @@ impl Core {
         for (sink, ms) in &p.latency {
             let _ = self.play.latency(sink, *ms);
         }
+        problems.extend(self.restore_control(
+            p.input.as_deref(),
+            &file.maps,
+            p.clock_in.as_deref(),
+        ));
         for e in problems {
             self.warn(format!("session load: {e}"));
         }

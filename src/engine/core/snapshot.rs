@@ -90,7 +90,8 @@ impl Core {
                 .into_iter()
                 .map(String::from)
                 .collect(),
-            maps: Vec::new(),
+            maps: self.control.summary(),
+            clock_in: self.control.clock_status(),
             attributes: self.models.attribute_names.clone(),
             ports: self.play.ports.clone(),
         }

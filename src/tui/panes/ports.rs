@@ -1,4 +1,5 @@
-//! Where the notes go: connected ports, the virtual port, the built-in synth, recording.
+//! Where the notes go (connected ports, the virtual port, the built-in synth, recording) and
+//! what drives improv from outside (controller maps, an external clock).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -50,6 +51,11 @@ pub fn lines(p: &PortsView) -> Vec<Line<'static>> {
             Span::raw(r.clone()),
         ]));
     }
+    out.extend(
+        p.controls
+            .iter()
+            .map(|c| Line::from(Span::raw(c.clone()).fg(Color::Cyan))),
+    );
     let others: Vec<&String> = p
         .available
         .iter()
@@ -84,6 +90,7 @@ mod tests {
             synth: true,
             synth_patch: Some("piano".into()),
             recording: Some("take1.mid".into()),
+            controls: vec!["cc 74 -> latent 3".into()],
         };
         let mut buf = Buffer::empty(Rect::new(0, 0, 22, 9));
         PortsPane { ports: &ports }.render(buf.area, &mut buf);
@@ -95,12 +102,13 @@ mod tests {
                 "│virtual off         │",
                 "│to fluid:0          │",
                 "│rec take1.mid       │",
+                "│cc 74 -> latent 3   │",
                 "│ports               │",
                 "│ Midi Through:0     │",
-                "│                    │",
                 "└────────────────────┘",
             ])
         );
         assert_eq!(buf[(7, 1)].fg, Color::LightGreen);
+        assert_eq!(buf[(1, 5)].fg, Color::Cyan);
     }
 }
