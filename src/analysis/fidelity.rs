@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::classify::argmax;
 use super::genre::{self, Extractor, GenreError, GenreModel};
 use crate::corpus::{Corpus, LoadOptions, Split};
-use crate::generate::palette::Palette;
 use crate::generate::piece::{self, style_primer, styles, GenerateOptions, StyleError};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::CheckpointMeta;
@@ -30,8 +29,8 @@ pub struct FidelityOptions {
     /// Standard deviation of the latent draws around the style's prior (1: the prior itself;
     /// 0: its mean, the style's most typical piece).
     pub latent_sd: f32,
-    /// Keep each style's pieces to its palette (`generate::palette`).
-    pub palette: bool,
+    /// Let pieces take any instrument instead of their style's palette (`generate::palette`).
+    pub any_instrument: bool,
     /// Tempo of the decoded pieces, generated and real alike (tokens carry no tempo), for a
     /// style whose tempo the model does not keep or with `style_tempo` off.
     pub bpm: f64,
@@ -55,7 +54,7 @@ impl Default for FidelityOptions {
             seed: 1,
             sampling: Sampling::default(),
             latent_sd: 1.0,
-            palette: false,
+            any_instrument: false,
             bpm: 120.0,
             style_tempo: true,
             seconds: genre::CLIP_SECONDS,
@@ -149,11 +148,6 @@ pub fn fidelity(
             Some(info) if opts.style_tempo => info.bpm,
             _ => opts.bpm,
         };
-        let palette = opts
-            .palette
-            .then(|| Palette::of_style(meta, &style))
-            .transpose()
-            .map_err(|e| bad(e.to_string()))?;
         let mut seqs = Vec::new();
         for i in 0..opts.samples {
             let seed = opts.seed + i as u64;
@@ -166,7 +160,7 @@ pub fn fidelity(
                 notes: None,
                 bars: Some(opts.bars),
                 seed,
-                palette: palette.clone(),
+                any_instrument: opts.any_instrument,
                 ..GenerateOptions::default()
             };
             let ids = piece::generate_ids(model, meta, &primer, &z, &gen)

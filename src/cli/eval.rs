@@ -185,7 +185,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     bars: Some(a.bars),
                     max_tokens: max_tokens(a.bars),
                     seed,
-                    palette: None,
+                    any_instrument: false,
                 };
                 Ok(piece::generate_ids(&model, &meta, &primer, &z, &opts)?)
             })

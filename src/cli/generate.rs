@@ -8,7 +8,6 @@ use dfdx::prelude::Cpu;
 use serde_json::json;
 
 use improv::corpus::{Corpus, LoadOptions};
-use improv::generate::palette::Palette;
 use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::sample::Sampling;
 use improv::generate::{latent, notes_text};
@@ -199,13 +198,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
             ModeArg::Sliding => Mode::Sliding { window },
         },
         seed: a.seed,
-        palette: match (&a.style, style_info) {
-            (Some(style), Some(_)) if !a.any_instrument => Some(
-                Palette::of_style(&meta, style)
-                    .with_context(|| format!("generate --style: {}", dir.display()))?,
-            ),
-            _ => None,
-        },
+        any_instrument: a.any_instrument,
         ..GenerateOptions::default()
     };
     let ids = piece::generate_ids(&model, &meta, &primer, &z, &opts).context("generate")?;

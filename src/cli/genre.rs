@@ -71,9 +71,9 @@ pub enum GenreCmd {
         /// Standard deviation of z around the style's prior (0: its mean).
         #[arg(long, default_value_t = 1.0)]
         latent_sd: f32,
-        /// Keep each style to the instruments and drums of its training pieces.
+        /// Let pieces take any instrument, not only their style's (its training pieces').
         #[arg(long)]
-        palette: bool,
+        any_instrument: bool,
         /// Decode every piece at this tempo instead of its style's training tempo.
         #[arg(long)]
         bpm: Option<f64>,
@@ -170,7 +170,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             ceiling,
             ceiling_pieces,
             latent_sd,
-            palette,
+            any_instrument,
             bpm,
             temperature,
             top_p,
@@ -192,7 +192,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
                 ceiling_pieces,
                 val_fraction,
                 latent_sd,
-                palette,
+                any_instrument,
                 bpm: bpm.unwrap_or(120.0),
                 style_tempo: bpm.is_none(),
                 sampling: Sampling {

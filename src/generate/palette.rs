@@ -113,6 +113,14 @@ impl Palette {
         Ok(Palette::new(&meta.vocab, &info.instruments))
     }
 
+    /// The palette of the style whose token is `head`, when the model keeps one.
+    pub fn of_head(meta: &CheckpointMeta, head: u32) -> Option<Self> {
+        match meta.vocab.token(head) {
+            Some(Token::Style(s)) => Palette::of_style(meta, s).ok(),
+            _ => None,
+        }
+    }
+
     pub fn allows(&self, id: u32) -> bool {
         self.allowed.get(id as usize).copied().unwrap_or(true)
     }

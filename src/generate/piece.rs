@@ -34,8 +34,9 @@ pub struct GenerateOptions {
     /// Never sample more tokens than this.
     pub max_tokens: usize,
     pub seed: u64,
-    /// Keep to these instruments and drums (a style's palette).
-    pub palette: Option<Palette>,
+    /// Let a style's piece take any instrument: by default a primer that starts with a style
+    /// token keeps to that style's palette where the model keeps one (`generate::palette`).
+    pub any_instrument: bool,
 }
 
 impl Default for GenerateOptions {
@@ -47,7 +48,7 @@ impl Default for GenerateOptions {
             bars: None,
             max_tokens: 20_000,
             seed: 1,
-            palette: None,
+            any_instrument: false,
         }
     }
 }
@@ -95,6 +96,9 @@ pub fn generate_ids(
     opts.sampling.validate()?;
     let mut rng = Rng::new(opts.seed);
     let head = style_head(meta, primer);
+    let palette = head
+        .filter(|_| !opts.any_instrument)
+        .and_then(|h| Palette::of_head(meta, h));
     let mut stream = model.stream();
     stream.set_head(head);
     stream.reset(z);
@@ -120,7 +124,7 @@ pub fn generate_ids(
     }
     let (mut out, mut notes, mut bars) = (Vec::new(), 0usize, 0usize);
     while out.len() < opts.max_tokens {
-        if let Some(p) = &opts.palette {
+        if let Some(p) = &palette {
             p.apply(&mut logits);
         }
         let id = opts.sampling.sample(&logits, &recent, &mut rng);

@@ -9,6 +9,7 @@
 //! settings and new weights take effect from a given beat: the stream never places a note before
 //! it ("the floor"), and onsets never go back within a bar.
 
+use super::palette::Palette;
 use crate::model::checkpoint::CheckpointMeta;
 use crate::model::{StreamState, TokenStream};
 use crate::music::tokens::{TokenizerConfig, STEPS_PER_BEAT};
@@ -87,6 +88,8 @@ pub struct NoteStream {
     recent: Vec<u32>,
     /// The primer's style token: every re-primed context starts with it, as training windows do.
     head: Option<u32>,
+    /// The head style's instruments, where the model keeps them (`generate::palette`).
+    palette: Option<Palette>,
     keep: usize,
     logits: Vec<f32>,
     masked: Vec<f32>,
@@ -147,6 +150,7 @@ impl NoteStream {
         let mut s = NoteStream {
             stream,
             head,
+            palette: head.and_then(|h| Palette::of_head(meta, h)),
             weights,
             window,
             rng: Rng::new(controls.seed.unwrap_or(1)),
@@ -218,8 +222,15 @@ impl NoteStream {
 
     /// Samples and feeds one token.
     pub fn next_event(&mut self) -> StreamEvent {
-        for ((m, &l), &k) in self.masked.iter_mut().zip(&self.logits).zip(&self.kinds) {
-            *m = if self.cursor.allows(k, self.floor) {
+        for (id, ((m, &l), &k)) in self
+            .masked
+            .iter_mut()
+            .zip(&self.logits)
+            .zip(&self.kinds)
+            .enumerate()
+        {
+            let instrument_ok = self.palette.as_ref().is_none_or(|p| p.allows(id as u32));
+            *m = if instrument_ok && self.cursor.allows(k, self.floor) {
                 l
             } else {
                 f32::NEG_INFINITY

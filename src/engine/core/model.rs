@@ -545,7 +545,9 @@ impl Core {
         Ok(())
     }
 
-    /// The primer: a window of a corpus piece of `style`, or the model's empty primer.
+    /// The primer: a window of a corpus piece of `style` (after the style's token, as in
+    /// training, when the model has one), or the model's empty primer. A model with the style's
+    /// token needs no corpus: its primer is then the token and a bar line.
     pub(super) fn primer(
         &self,
         m: &ModelState,
@@ -558,12 +560,14 @@ impl Core {
                 _ => piece::empty_primer(&m.meta),
             });
         };
-        let c = self
-            .models
-            .corpus
-            .as_ref()
-            .ok_or("gen style: needs a loaded corpus to take a primer from")?;
-        let window = m.meta.model.window;
+        let head = piece::style_primer(&m.meta, style)
+            .ok()
+            .and_then(|p| p.first().copied());
+        let Some(c) = self.models.corpus.as_ref() else {
+            return piece::style_primer(&m.meta, style)
+                .map_err(|_| "gen style: needs a loaded corpus to take a primer from".into());
+        };
+        let window = m.meta.model.window - head.is_some() as usize;
         let pieces: Vec<_> = c
             .pieces
             .iter()
@@ -575,7 +579,10 @@ impl Core {
         let p = pieces[rng.below(pieces.len())];
         let len = p.tokens.len().min(window);
         let start = rng.below(p.tokens.len() - len + 1);
-        let ids = m.meta.vocab.encode(&p.tokens[start..start + len]).0;
+        let mut ids = m.meta.vocab.encode(&p.tokens[start..start + len]).0;
+        if let Some(h) = head.filter(|&h| ids.first() != Some(&h)) {
+            ids.insert(0, h);
+        }
         if ids.is_empty() {
             return Err(format!(
                 "gen: the `{style}` primer has no tokens the model knows"
