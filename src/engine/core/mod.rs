@@ -1,6 +1,7 @@
 //! The engine thread: the session state, the command queue, and the loop that runs commands,
 //! collects what worker threads report and publishes the `Snapshot`.
 
+mod layers;
 mod listen;
 mod live;
 mod model;
@@ -98,6 +99,8 @@ pub(super) struct Core {
     pub play: player::PlayState,
     /// The live stream while `play` streams from the model.
     pub live: Option<live::Live>,
+    /// Voices besides the main one, and the loop.
+    pub layers: layers::Layers,
     /// When the live control command running now takes effect in the stream (`at bar|beat`).
     pub live_quantize: crate::play::Quantize,
     /// The MIDI input `listen` captures from (`input PORT`).
@@ -125,6 +128,7 @@ impl Core {
             sampling: SamplingSettings::default(),
             play,
             live: None,
+            layers: layers::Layers::default(),
             live_quantize: crate::play::Quantize::Now,
             input_port: None,
             watch: None,
@@ -547,10 +551,11 @@ impl Core {
             Command::Input(port) => self.input(&port),
             Command::Map { .. } => Err(unavailable("map")),
             Command::Clock(ClockCmd::In(_)) => Err(unavailable("clock in")),
-            Command::Loop(_) | Command::Unloop => Err(unavailable("loop")),
-            Command::Layer { .. } | Command::Mute(_) | Command::Unmute(_) => {
-                Err(unavailable("layer, mute and unmute"))
-            }
+            Command::Loop(bars) => self.set_loop(Some(bars)),
+            Command::Unloop => self.set_loop(None),
+            Command::Layer(l) => self.layer(l),
+            Command::Mute(name) => self.mute(&name, true),
+            Command::Unmute(name) => self.mute(&name, false),
             // Handled by `execute`.
             Command::LoadCorpus { .. }
             | Command::ModelLoad { .. }

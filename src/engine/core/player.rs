@@ -9,12 +9,10 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use crate::audio::{open_synth, SynthOutput};
-use crate::music::{NoteSeq, TimeSig};
+use crate::music::TimeSig;
 use crate::play::midi_port::{input_ports, output_ports};
 use crate::play::transport::bar_beat;
-use crate::play::{
-    Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, SeqSource, Sink,
-};
+use crate::play::{Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, Sink};
 
 use super::super::command::{Quantum, RecordCmd, SynthCmd};
 use super::super::event::{Event, Level};
@@ -162,14 +160,6 @@ impl PlayState {
             self.last_position = p.position();
             self.idle.extend(p.finish());
         }
-    }
-
-    pub fn play(&mut self, piece: &NoteSeq, events: &Sender<Event>) -> Result<(), String> {
-        self.start(
-            Box::new(SeqSource::new(piece.clone())),
-            piece.time_sigs.clone(),
-            events,
-        )
     }
 
     /// Plays `source` (its time signatures `sigs`, for the transport) on every sink.
@@ -450,6 +440,7 @@ impl PlayState {
             beat,
             position,
             clock_out: self.clock_out,
+            loop_bars: None,
         }
     }
 
