@@ -31,6 +31,8 @@ pub struct LayerSpec {
     /// Zero-based.
     pub channel: u8,
     pub program: Option<u8>,
+    /// The one sink it plays to (a sink name); `None`: the main outputs.
+    pub port: Option<String>,
     pub temperature: Option<f32>,
     pub seed: Option<u64>,
     pub style: Option<String>,
@@ -46,6 +48,7 @@ impl LayerSpec {
             model: None,
             channel,
             program: None,
+            port: None,
             temperature: None,
             seed: None,
             style: None,
@@ -73,7 +76,10 @@ impl LayerSpec {
     pub fn line(&self) -> String {
         let mut s = format!("layer {} channel {}", self.name, self.channel + 1);
         if let Some(m) = &self.model {
-            s += &format!(" model {}", m.display());
+            s += &format!(" model \"{}\"", m.display());
+        }
+        if let Some(p) = &self.port {
+            s += &format!(" port \"{p}\"");
         }
         if let Some(p) = self.program {
             s += &format!(" program {p}");
@@ -269,6 +275,7 @@ impl Core {
                     .ok_or_else(|| format!("layer {name} off: no layer called {name}"))?;
                 self.layers.specs.remove(i);
                 self.leave(&name);
+                self.route_layers();
                 self.log(format!("layer {name}: removed"));
                 Ok(())
             }
@@ -291,9 +298,11 @@ impl Core {
                 LayerSetting::Channel(c) => spec.channel = *c,
                 LayerSetting::Program(p) => spec.program = *p,
                 LayerSetting::Port(port) => {
-                    return Err(format!(
-                    "layer {name} port {port}: a layer plays to the main outputs in this version"
-                ))
+                    let sink = self
+                        .play
+                        .layer_port(port, &self.events)
+                        .map_err(|e| format!("layer {name}: {e}"))?;
+                    spec.port = Some(sink);
                 }
                 LayerSetting::Temperature(t) => spec.temperature = Some(*t),
                 LayerSetting::Seed(n) => spec.seed = Some(*n),
@@ -338,7 +347,19 @@ impl Core {
             Some(i) => self.layers.specs[i] = spec,
             None => self.layers.specs.push(spec),
         }
+        self.route_layers();
         Ok(())
+    }
+
+    /// Gives each layer with a `port` its channel on that sink alone.
+    fn route_layers(&mut self) {
+        let routes = self
+            .layers
+            .specs
+            .iter()
+            .filter_map(|s| s.port.clone().map(|p| (p, s.channel)))
+            .collect();
+        self.play.set_routes(routes);
     }
 
     /// Loads a layer's checkpoint unless one layer has it already.
@@ -428,6 +449,7 @@ impl Core {
         }
         self.layers.specs.clear();
         self.layers.main_muted = false;
+        self.route_layers();
         for line in lines {
             let r = match super::super::parse::parse(line) {
                 Ok(Command::Layer(l)) => self.layer(l),

@@ -163,6 +163,7 @@ impl Core {
             .into_iter()
             .map(|s| s.name)
             .filter(|n| n != "synth" && n != "recorder" && !n.ends_with("(virtual)"))
+            .filter(|n| !self.play.is_layer_only(n))
             .collect();
         Ok(SessionFile {
             version: VERSION,
