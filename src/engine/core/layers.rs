@@ -463,6 +463,22 @@ impl Core {
         }
     }
 
+    /// The trainer's latest weights for the layers that play the current model, from their
+    /// next bar line (as the main voice takes them).
+    pub(super) fn swap_layer_weights(&self) {
+        let Some(m) = &self.models.model else { return };
+        for r in &self.layers.running {
+            let current = self
+                .layers
+                .specs
+                .iter()
+                .any(|s| s.name == r.name && s.model.is_none());
+            if current {
+                r.handle.swap_weights(m.model.stream(), m.step as u64);
+            }
+        }
+    }
+
     /// Forgets the voices once playing has stopped.
     pub(super) fn poll_layers(&mut self) {
         if self.layers.mix.is_some() && !self.play.is_playing() {

@@ -196,6 +196,7 @@ impl Core {
             return;
         };
         live.handle.swap_weights(m.model.stream(), m.step as u64);
+        self.swap_layer_weights();
         self.log(format!(
             "play: the weights of step {} from the next bar",
             m.step
