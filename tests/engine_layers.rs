@@ -175,3 +175,15 @@ fn a_loop_keeps_a_piece_playing_past_its_end() {
     assert!(s.transport.playing, "{:?}", s.transport);
     run(&e, "stop").unwrap();
 }
+
+#[test]
+fn the_example_layers_script_parses() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sessions/layers.improv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut commands = 0;
+    for line in text.lines().filter(|l| !improv::engine::is_blank(l)) {
+        improv::engine::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        commands += 1;
+    }
+    assert!(commands > 10);
+}
