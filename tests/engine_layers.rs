@@ -85,6 +85,10 @@ fn layers_play_on_their_channels_mute_and_come_back_from_a_session() {
     );
     run(&e, "unmute bass").unwrap();
     until(&e, "the bass again", |s| layer_notes(s, "bass") > muted_at);
+    run(&e, "mute main").unwrap();
+    until(&e, "the main voice muted", |s| s.main_muted);
+    run(&e, "unmute main").unwrap();
+    until(&e, "the main voice back", |s| !s.main_muted);
     run(&e, "layer lead off").unwrap();
     let s = e.snapshot();
     assert_eq!(s.layers.len(), 1);
