@@ -201,7 +201,8 @@ impl Player {
     }
 
     /// Which channels' messages a sink gets from now on (bit c: zero-based channel c; every
-    /// channel at first). System messages (clock) are not filtered, nor is `panic`.
+    /// channel at first). System messages (clock), note-offs (a note started before a change
+    /// of routing still ends) and `panic` are not filtered.
     pub fn set_channels(&mut self, id: usize, channels: u16) {
         self.send(Command::SetChannels(id, channels));
     }

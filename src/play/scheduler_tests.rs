@@ -206,4 +206,5 @@ fn a_sink_gets_only_the_channels_it_is_given() {
     assert_eq!(a.len(), 32);
     assert_eq!(b, vec![2; 16]);
     assert_eq!(hanging_notes(bass.records().iter().map(|r| r.msg)), (16, 0));
+    assert_eq!(hanging_notes(all.records().iter().map(|r| r.msg)), (32, 0));
 }

@@ -104,7 +104,9 @@ impl Thread {
             if clock_msg && !s.clock {
                 continue;
             }
-            if ev.msg.channel().is_some_and(|c| s.channels & (1 << c) == 0) {
+            // Note-offs pass every mask: a note that began before the routing changed still ends.
+            let masked = ev.msg.channel().is_some_and(|c| s.channels & (1 << c) == 0);
+            if masked && ev.msg.as_note_off().is_none() {
                 continue;
             }
             let due = ev.at + s.delay;
