@@ -107,7 +107,8 @@ fn commands_fail_with_one_line_naming_the_command() {
         ),
         ("preset save a", "preset: no model"),
         ("listen 4", "listen: no model"),
-        ("loop 4", "loop: not implemented yet"),
+        ("loop 4", "loop 4: not playing"),
+        ("mute bass", "mute bass: no layer called bass"),
         ("record stop", "record stop: not recording"),
     ] {
         let err = run(&e, line).unwrap_err();

@@ -88,6 +88,10 @@ pub enum BenchCmd {
         notes: usize,
         #[arg(long, default_value_t = 200)]
         changes: usize,
+        /// Also play the main voice with N layers through the mixer (each its own stream):
+        /// compute time per second of music and the feeder's longest turns.
+        #[arg(long, default_value_t = 0)]
+        layers: usize,
         #[arg(long)]
         json: bool,
     },
@@ -162,8 +166,9 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Stream {
             notes,
             changes,
+            layers,
             json: _,
-        } => super::bench_stream::run(notes.max(1), changes.max(1)),
+        } => super::bench_stream::run(notes.max(1), changes.max(1), layers),
         BenchCmd::Control { messages, json: _ } => super::bench_control::run(messages.max(1)),
     }
 }

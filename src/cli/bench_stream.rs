@@ -1,5 +1,6 @@
 //! `improv bench stream`: the live stream's speed on the bundled models (tokens/s, notes/s) and
-//! the time from a control change to the first regenerated note being ready (p50, p99).
+//! the time from a control change to the first regenerated note being ready (p50, p99); with
+//! `--layers N`, the main voice and N layers through the mixer as the feeder thread runs them.
 
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use improv::generate::stream::{Controls, NoteStream};
 use improv::model::checkpoint;
 use improv::model::Vae;
 use improv::play::live::{LiveConfig, LiveSource, Quantize};
-use improv::play::NoteSource;
+use improv::play::{Mixer, NoteSource, VoiceCtl};
 use improv::rng::Rng;
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -28,7 +29,7 @@ fn load_avg() -> f64 {
 
 /// Measures each bundled model: `notes` notes straight, then `changes` latent changes while
 /// playing at 120 BPM (a simulated playhead one beat further each time).
-pub fn run(notes: usize, changes: usize) -> Result<()> {
+pub fn run(notes: usize, changes: usize, layers: usize) -> Result<()> {
     for name in ["vae-lstm-small", "vae-transformer-small"] {
         let dir = improv::paths::bundle_root().join("models").join(name);
         let (model, meta) = checkpoint::load(&dir, &Cpu::default())
@@ -76,6 +77,57 @@ pub fn run(notes: usize, changes: usize) -> Result<()> {
                 "load": load_avg(),
             })
         );
+        if layers > 0 {
+            let stream = |seed: u64| -> Result<Box<dyn NoteSource>> {
+                let c = Controls {
+                    seed: Some(seed),
+                    ..controls(seed)
+                };
+                let gen = NoteStream::new(model.stream(), 0, &meta, c, &primer)?;
+                Ok(Box::new(LiveSource::new(gen, LiveConfig::default()).0))
+            };
+            let (mut mix, _handle) = Mixer::new(VoiceCtl::main(false), stream(1)?);
+            for i in 0..layers {
+                let ctl = VoiceCtl::layer(&format!("l{i}"), 1 + i as u8, None, 0, false);
+                mix = mix.with(ctl, stream(10 + i as u64)?);
+            }
+            mix_run(name, layers, mix);
+        }
     }
     Ok(())
+}
+
+/// 64 bars at 120 BPM as the feeder runs them (hand over 100 ms ahead, then work ahead), on a
+/// simulated playhead: compute time per second of music and the longest hand-over turns.
+fn mix_run(name: &str, layers: usize, mut mix: Mixer) {
+    let (bpm, beats, step) = (120.0, 256.0, 0.01);
+    let horizon = mix.horizon_secs().unwrap_or(0.1) * bpm / 60.0;
+    let mut out = Vec::new();
+    let mut turns = Vec::new();
+    let mut notes = 0;
+    let t0 = Instant::now();
+    let mut pos = 0.0;
+    while pos < beats {
+        let t = Instant::now();
+        mix.fill(pos + horizon, &mut out);
+        turns.push(t.elapsed().as_secs_f64() * 1e3);
+        notes += out.len();
+        out.clear();
+        while mix.prepare(pos) {}
+        pos += step;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let music = beats * 60.0 / bpm;
+    turns.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        json!({
+            "bench": "stream-layers", "model": name, "voices": 1 + layers, "beats": beats,
+            "notes": notes, "compute_s": secs, "music_s": music,
+            "compute_per_music_s": secs / music,
+            "fill_ms_p99": percentile(&turns, 0.99),
+            "fill_ms_max": turns.last().copied().unwrap_or(0.0),
+            "load": load_avg(),
+        })
+    );
 }

@@ -85,16 +85,13 @@ pub enum Command {
     Record(RecordCmd),
     /// `clock out on|off` / `clock in PORT|off`.
     Clock(ClockCmd),
-    /// `loop BARS`: repeat the last BARS bars of the current piece.
+    /// `loop BARS`: from the next bar line, repeat the last BARS bars played (every voice).
     Loop(u32),
-    /// `unloop`.
+    /// `unloop`: from the next bar line, the voices go on from where they paused.
     Unloop,
-    /// `layer NAME [KEY VALUE]...`: a voice of its own.
-    Layer {
-        name: String,
-        settings: Vec<(String, String)>,
-    },
-    /// `mute NAME`.
+    /// `layer`, `layer NAME [KEY VALUE]...`, `layer NAME off`: voices of their own.
+    Layer(LayerCmd),
+    /// `mute NAME`: silence a layer (or `main`) from the next bar line.
     Mute(String),
     /// `unmute NAME`.
     Unmute(String),
@@ -196,6 +193,40 @@ pub enum MapTarget {
     Latent(usize),
     Temperature,
     Tempo,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerCmd {
+    /// `layer`: list the layers.
+    List,
+    /// `layer NAME [KEY VALUE]...`: add a layer, or change the one called NAME.
+    Set {
+        name: String,
+        settings: Vec<LayerSetting>,
+    },
+    /// `layer NAME off`: remove it.
+    Off(String),
+}
+
+/// One `KEY VALUE` of `layer NAME ...`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerSetting {
+    /// `model PATH`: a checkpoint of its own (default: the current model).
+    Model(PathBuf),
+    /// `channel N` (1..=16), stored zero-based.
+    Channel(u8),
+    /// `program N|off` (off: the program the model writes).
+    Program(Option<u8>),
+    /// `port PORT`: play only to this output (default: the main outputs).
+    Port(String),
+    Temperature(f32),
+    Seed(u64),
+    /// `style NAME|off`: primed with a corpus piece of this style.
+    Style(Option<String>),
+    /// `transpose N` semitones, on top of the player's.
+    Transpose(i32),
+    /// `octave N`: N octaves up (or down).
+    Octave(i32),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -122,6 +122,8 @@ fn argument_kind(name: &str, rest: &[String]) -> Option<ArgKind> {
         ("latent", Some("interp"), _) if rest.len() <= 2 => Some(ArgKind::Preset),
         ("record", Some("start"), Some("start")) => Some(ArgKind::Path),
         ("clock", Some("in"), Some("in")) => Some(ArgKind::InputPort),
+        ("layer", Some(_), Some("model")) if rest.len() > 1 => Some(ArgKind::Path),
+        ("layer", Some(_), Some("port")) if rest.len() > 1 => Some(ArgKind::OutputPort),
         ("preset", Some(_), _) if rest.len() == 1 => Some(ArgKind::Preset),
         ("session", Some(_), _) if rest.len() == 1 => Some(ArgKind::Session),
         ("run" | "watch", None, None) => Some(ArgKind::Path),

@@ -11,6 +11,9 @@ use crate::play::Scale;
 use super::command::*;
 use super::grammar::{nearest, COMMANDS};
 
+#[path = "parse_layer.rs"]
+mod layer;
+
 /// A line that is not a command: where (a byte range of the line), what, and maybe a fix.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ParseError {
@@ -401,16 +404,7 @@ impl<'a> Args<'a> {
                 self.ranged("a number of bars 1..64", u, |b: &u32| (1..=64).contains(b))?,
             ),
             "unloop" => Command::Unloop,
-            "layer" => {
-                let name = self.text("a layer name", u)?;
-                let mut settings = Vec::new();
-                while self.peek().is_some() {
-                    let k = self.text("a setting", u)?;
-                    let v = self.text("a value", u)?;
-                    settings.push((k, v));
-                }
-                Command::Layer { name, settings }
-            }
+            "layer" => Command::Layer(self.layer(u)?),
             "mute" => Command::Mute(self.text("a layer name", u)?),
             "unmute" => Command::Unmute(self.text("a layer name", u)?),
             "at" => {

@@ -38,8 +38,11 @@ pub struct Snapshot {
     pub history: Vec<String>,
     /// A `wait` or long command holds later commands back.
     pub busy: Option<String>,
+    /// The layers (voices besides the main one), in the order they were added.
+    pub layers: Vec<LayerStatus>,
+    /// `mute main` is in force.
+    pub main_muted: bool,
     // Filled by the `live` and `latent` branches once merged; empty until then.
-    pub layers: Vec<String>,
     pub presets: Vec<String>,
     pub maps: Vec<(u8, String)>,
     /// The external MIDI clock followed (`clock in PORT`).
@@ -85,6 +88,22 @@ pub struct LiveStatus {
     /// Notes handed to the player and tokens sampled so far.
     pub notes: u64,
     pub tokens: u64,
+}
+
+/// A layer as the screen shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LayerStatus {
+    pub name: String,
+    /// 1-based.
+    pub channel: u8,
+    /// `None`: the programs the model writes.
+    pub program: Option<u8>,
+    /// Silent now (`mute`; the switch happens at a bar line).
+    pub muted: bool,
+    /// Notes handed to the player since `play`.
+    pub notes: u64,
+    /// Its voice plays now.
+    pub playing: bool,
 }
 
 /// Training progress and the loss history for charts.
@@ -139,6 +158,8 @@ pub struct TransportState {
     /// The playhead in beats from the start of the piece.
     pub position: f64,
     pub clock_out: bool,
+    /// Bars repeating now (`loop BARS`).
+    pub loop_bars: Option<u32>,
 }
 
 impl Default for TransportState {
@@ -150,6 +171,7 @@ impl Default for TransportState {
             beat: 1.0,
             position: 0.0,
             clock_out: false,
+            loop_bars: None,
         }
     }
 }

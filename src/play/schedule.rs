@@ -21,6 +21,9 @@ pub const CLOCK_PPQN: u64 = 24;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Item {
     Note(Note),
+    /// A note that keeps its own channel and program (a layer's voice): the player's channel
+    /// and program parameters do not apply to it; transpose, scale, swing and velocity do.
+    Voiced(Note),
     /// The source's own tempo from `beat` on (ignored while a tempo parameter is set).
     Tempo {
         beat: f64,
@@ -36,7 +39,7 @@ impl Item {
     fn key(&self) -> (f64, u8) {
         match self {
             Item::Tempo { beat, .. } => (*beat, 0),
-            Item::Note(n) => (n.start, 1),
+            Item::Note(n) | Item::Voiced(n) => (n.start, 1),
             Item::End { beat } => (*beat, 2),
         }
     }
@@ -324,7 +327,7 @@ impl Schedule {
             consider(self.time_of(s.off_beat), 1, i);
         }
         match self.pending.front() {
-            Some(Item::Note(n)) => consider(self.time_of(n.start), 2, 0),
+            Some(Item::Note(n)) | Some(Item::Voiced(n)) => consider(self.time_of(n.start), 2, 0),
             Some(Item::Tempo { beat, .. }) | Some(Item::End { beat }) => {
                 consider(self.transport.secs_at(*beat), 2, 0)
             }
@@ -380,7 +383,12 @@ impl Schedule {
                     self.ended = true;
                 }
                 Some(Item::Note(n)) => {
-                    if let Some(t) = self.start_note(at, now, n) {
+                    if let Some(t) = self.start_note(at, now, n, false) {
+                        return Some(t);
+                    }
+                }
+                Some(Item::Voiced(n)) => {
+                    if let Some(t) = self.start_note(at, now, n, true) {
                         return Some(t);
                     }
                 }
@@ -389,8 +397,9 @@ impl Schedule {
         }
     }
 
-    /// The message that starts `n` (a program change first when its channel needs one).
-    fn start_note(&mut self, at: f64, now: f64, n: Note) -> Option<Timed> {
+    /// The message that starts `n` (a program change first when its channel needs one);
+    /// `own`: `n` keeps its channel and program whatever the parameters say.
+    fn start_note(&mut self, at: f64, now: f64, n: Note, own: bool) -> Option<Timed> {
         let off_beat = n.start + n.duration.max(1e-6);
         // A note is dropped only when it comes so late that it would already be over; a short
         // note handed over a little late (within LATE_GRACE) still sounds.
@@ -401,12 +410,12 @@ impl Schedule {
         }
         let p = self.params;
         let drum = n.channel == DRUM_CHANNEL;
-        let channel = if drum {
+        let channel = if drum || own {
             n.channel
         } else {
             p.channel.unwrap_or(n.channel)
         };
-        let program = if drum {
+        let program = if drum || own {
             n.program
         } else {
             p.program.unwrap_or(n.program)

@@ -47,6 +47,9 @@ impl Default for PlayerConfig {
     }
 }
 
+/// A sink's channel mask that lets every channel through.
+pub const ALL_CHANNELS: u16 = 0xffff;
+
 /// A sink as the scheduler thread holds it.
 struct Slot {
     id: usize,
@@ -55,6 +58,8 @@ struct Slot {
     latency: f64,
     delay: f64,
     clock: bool,
+    /// Bit c set: the sink gets the messages of channel c (zero-based).
+    channels: u16,
     queue: VecDeque<(f64, MidiMsg)>,
 }
 
@@ -67,6 +72,7 @@ enum Command {
     AddSink(Box<Slot>),
     RemoveSink(usize),
     SetLatency(usize, f64),
+    SetChannels(usize, u16),
     Quit,
 }
 
@@ -186,11 +192,19 @@ impl Player {
             stats: info.stats.clone(),
             latency: latency.max(0.0),
             delay: 0.0,
+            channels: ALL_CHANNELS,
             queue: VecDeque::with_capacity(SLOT_QUEUE),
         });
         self.send(Command::AddSink(slot));
         self.sinks.push(info.clone());
         Ok(info)
+    }
+
+    /// Which channels' messages a sink gets from now on (bit c: zero-based channel c; every
+    /// channel at first). System messages (clock), note-offs (a note started before a change
+    /// of routing still ends) and `panic` are not filtered.
+    pub fn set_channels(&mut self, id: usize, channels: u16) {
+        self.send(Command::SetChannels(id, channels));
     }
 
     pub fn remove_sink(&mut self, id: usize) {

@@ -180,3 +180,31 @@ fn pause_and_resume_hold_the_position() {
     assert!(ons >= 15, "{ons} notes");
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_sink_gets_only_the_channels_it_is_given() {
+    let mut p = Player::new(cfg(), MonotonicClock::shared()).unwrap();
+    let mut all = memory(&mut p, "all", 0.0);
+    let (sink, mut bass) = MemorySink::new("bass", 1 << 16, true);
+    let id = p.add_sink(Box::new(sink), 0.0).unwrap().id;
+    p.set_channels(id, 1 << 2);
+    let mut seq = sixteenths(32, 960.0);
+    for (i, n) in seq.notes.iter_mut().enumerate() {
+        n.channel = if i % 2 == 0 { 0 } else { 2 };
+    }
+    p.feed(Box::new(SeqSource::new(seq))).unwrap();
+    p.start();
+    wait_done(&p, Duration::from_secs(10));
+    drop(p.finish());
+    let channels = |log: &mut MemoryLog| -> Vec<u8> {
+        log.records()
+            .iter()
+            .filter_map(|r| r.msg.as_note_on().map(|(c, ..)| c))
+            .collect()
+    };
+    let (a, b) = (channels(&mut all), channels(&mut bass));
+    assert_eq!(a.len(), 32);
+    assert_eq!(b, vec![2; 16]);
+    assert_eq!(hanging_notes(bass.records().iter().map(|r| r.msg)), (16, 0));
+    assert_eq!(hanging_notes(all.records().iter().map(|r| r.msg)), (32, 0));
+}

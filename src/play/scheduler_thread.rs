@@ -104,6 +104,11 @@ impl Thread {
             if clock_msg && !s.clock {
                 continue;
             }
+            // Note-offs pass every mask: a note that began before the routing changed still ends.
+            let masked = ev.msg.channel().is_some_and(|c| s.channels & (1 << c) == 0);
+            if masked && ev.msg.as_note_off().is_none() {
+                continue;
+            }
             let due = ev.at + s.delay;
             if s.queue.is_empty() && due <= self.clock.now() {
                 self.deliver(i, ev.msg, due);
@@ -153,6 +158,11 @@ impl Thread {
                     // Dropped on the control side: closing a port is no job for this thread.
                     let _ = self.trash.push(slot);
                     self.recompute_delays();
+                }
+            }
+            Command::SetChannels(id, channels) => {
+                if let Some(s) = self.slots.iter_mut().find(|s| s.id == id) {
+                    s.channels = channels;
                 }
             }
             Command::SetLatency(id, latency) => {

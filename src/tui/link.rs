@@ -79,6 +79,16 @@ pub fn view_of(s: &Snapshot) -> View {
             transpose: s.params.transpose,
             swing: s.params.swing as f32,
             weights_step,
+            loop_bars: s.transport.loop_bars,
+            layers: s
+                .main_muted
+                .then(|| "main:m".to_string())
+                .into_iter()
+                .chain(s.layers.iter().map(|l| {
+                    let muted = if l.muted { ":m" } else { "" };
+                    format!("{}:{}{muted}", l.name, l.channel)
+                }))
+                .collect(),
         },
         ports: PortsView {
             available: s.ports.outputs.clone(),

@@ -100,6 +100,11 @@ pub struct TransportView {
     pub swing: f32,
     /// Which training step's weights the generator plays (None: weights as loaded).
     pub weights_step: Option<u64>,
+    /// Bars repeating (`loop BARS`).
+    pub loop_bars: Option<u32>,
+    /// The voices besides the main one, compactly: `bass:3` (name and channel), `:m` muted;
+    /// `main:m` first when the main voice is muted.
+    pub layers: Vec<String>,
 }
 
 impl Default for TransportView {
@@ -117,6 +122,8 @@ impl Default for TransportView {
             transpose: 0,
             swing: 0.0,
             weights_step: None,
+            loop_bars: None,
+            layers: Vec::new(),
         }
     }
 }

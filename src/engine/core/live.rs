@@ -33,7 +33,7 @@ pub struct Live {
 /// The live source with a tap that keeps what it hands over for the roll. Runs on the feeder
 /// thread, never the scheduler's; the lock is held only to push a few notes.
 struct Tapped {
-    inner: LiveSource,
+    inner: Box<dyn NoteSource>,
     roll: Arc<Mutex<VecDeque<Note>>>,
 }
 
@@ -44,7 +44,7 @@ impl NoteSource for Tapped {
         if out.len() > from {
             let mut roll = self.roll.lock().unwrap_or_else(|e| e.into_inner());
             for item in &out[from..] {
-                if let Item::Note(n) = item {
+                if let Item::Note(n) | Item::Voiced(n) = item {
                     roll.push_back(*n);
                     if roll.len() > ROLL_KEEP {
                         roll.pop_front();
@@ -150,7 +150,7 @@ impl Core {
         let (source, handle) = LiveSource::new(gen, LiveConfig::default());
         let roll = Arc::new(Mutex::new(VecDeque::new()));
         let tapped = Tapped {
-            inner: source,
+            inner: self.mixed(Box::new(source)),
             roll: roll.clone(),
         };
         self.play
@@ -178,6 +178,10 @@ impl Core {
         }
         // Remembered even when refused, so that a refusal is reported once, not at every tick.
         live.sent = controls.clone();
+        self.note_loop_wait();
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
         live.handle
             .set(controls, q)
             .map_err(|e| format!("play: {e}"))
@@ -192,6 +196,7 @@ impl Core {
             return;
         };
         live.handle.swap_weights(m.model.stream(), m.step as u64);
+        self.swap_layer_weights();
         self.log(format!(
             "play: the weights of step {} from the next bar",
             m.step
@@ -221,6 +226,7 @@ impl Core {
         if self.live.is_some() && !self.play.is_playing() {
             self.live = None;
         }
+        self.poll_layers();
     }
 
     pub(super) fn live_status(&self) -> Option<LiveStatus> {

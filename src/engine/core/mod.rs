@@ -2,6 +2,7 @@
 //! collects what worker threads report and publishes the `Snapshot`.
 
 mod control;
+mod layers;
 mod listen;
 mod live;
 mod model;
@@ -99,6 +100,8 @@ pub(super) struct Core {
     pub play: player::PlayState,
     /// The live stream while `play` streams from the model.
     pub live: Option<live::Live>,
+    /// Voices besides the main one, and the loop.
+    pub layers: layers::Layers,
     /// When the live control command running now takes effect in the stream (`at bar|beat`).
     pub live_quantize: crate::play::Quantize,
     /// The MIDI input `listen` captures from (`input PORT`).
@@ -128,6 +131,7 @@ impl Core {
             sampling: SamplingSettings::default(),
             play,
             live: None,
+            layers: layers::Layers::default(),
             live_quantize: crate::play::Quantize::Now,
             input_port: None,
             control: control::Control::default(),
@@ -553,10 +557,11 @@ impl Core {
             Command::Input(port) => self.input(&port),
             Command::Map(m) => self.map(m),
             Command::Clock(ClockCmd::In(port)) => self.clock_in(port),
-            Command::Loop(_) | Command::Unloop => Err(unavailable("loop")),
-            Command::Layer { .. } | Command::Mute(_) | Command::Unmute(_) => {
-                Err(unavailable("layer, mute and unmute"))
-            }
+            Command::Loop(bars) => self.set_loop(Some(bars)),
+            Command::Unloop => self.set_loop(None),
+            Command::Layer(l) => self.layer(l),
+            Command::Mute(name) => self.mute(&name, true),
+            Command::Unmute(name) => self.mute(&name, false),
             // Handled by `execute`.
             Command::LoadCorpus { .. }
             | Command::ModelLoad { .. }
@@ -592,9 +597,4 @@ pub(super) fn resolve_input(path: PathBuf) -> PathBuf {
         }
     }
     path
-}
-
-/// The words the grammar knows but this version cannot carry out yet (issue #6 lists them).
-fn unavailable(what: &str) -> String {
-    format!("{what}: not implemented yet in this version of improv")
 }

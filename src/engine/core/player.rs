@@ -11,12 +11,10 @@ use crossbeam_channel::Sender;
 use crate::audio::{open_synth, SynthOutput};
 use crate::music::gm::find_patch_in;
 use crate::music::sf2::read_presets;
-use crate::music::{NoteSeq, TimeSig};
+use crate::music::TimeSig;
 use crate::play::midi_port::{input_ports, output_ports};
 use crate::play::transport::bar_beat;
-use crate::play::{
-    Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, SeqSource, Sink,
-};
+use crate::play::{Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, Sink};
 
 use super::super::command::{Quantum, RecordCmd, SynthCmd};
 use super::super::event::{Event, Level};
@@ -47,6 +45,10 @@ pub struct PlayState {
     pub ports: PortList,
     /// The last playhead, kept after playing stops so the display stays put.
     last_position: f64,
+    /// Channels that play only to one sink (a layer's `port`): (sink name, zero-based channel).
+    routes: Vec<(String, u8)>,
+    /// Sinks opened for layers alone: they get their layers' channels and nothing else.
+    layer_only: Vec<String>,
 }
 
 /// The bank-0 preset names of the General MIDI SoundFont (`$IMPROV_SOUNDFONT` or the system's),
@@ -101,6 +103,8 @@ impl PlayState {
             sigs: Vec::new(),
             ports: PortList::default(),
             last_position: 0.0,
+            routes: Vec::new(),
+            layer_only: Vec::new(),
         }
     }
 
@@ -149,11 +153,15 @@ impl PlayState {
             });
         }
         let latency = self.latency_of(&name);
+        let mask = self.mask_of(&name);
         match self.player.as_mut().filter(|p| !p.is_done()) {
-            Some(p) => p
-                .add_sink(sink, latency)
-                .map(|_| ())
-                .map_err(|e| format!("{name}: {e}")),
+            Some(p) => {
+                let info = p
+                    .add_sink(sink, latency)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                p.set_channels(info.id, mask);
+                Ok(())
+            }
             None => {
                 self.idle.push(sink);
                 Ok(())
@@ -164,6 +172,7 @@ impl PlayState {
     /// Removes the sink called `name` (from the player or the idle ones).
     fn remove(&mut self, name: &str) -> bool {
         self.entries.retain(|e| e.name != name);
+        self.layer_only.retain(|n| n != name);
         let before = self.idle.len();
         self.idle.retain(|s| s.name() != name);
         let mut found = before != self.idle.len();
@@ -190,14 +199,6 @@ impl PlayState {
         }
     }
 
-    pub fn play(&mut self, piece: &NoteSeq, events: &Sender<Event>) -> Result<(), String> {
-        self.start(
-            Box::new(SeqSource::new(piece.clone())),
-            piece.time_sigs.clone(),
-            events,
-        )
-    }
-
     /// Plays `source` (its time signatures `sigs`, for the transport) on every sink.
     pub fn start(
         &mut self,
@@ -219,9 +220,11 @@ impl PlayState {
         player.params().set(self.params);
         for sink in std::mem::take(&mut self.idle) {
             let latency = self.latency_of(sink.name());
-            player
+            let mask = self.mask_of(sink.name());
+            let info = player
                 .add_sink(sink, latency)
                 .map_err(|e| format!("play: {e}"))?;
+            player.set_channels(info.id, mask);
         }
         self.sigs = sigs;
         player.feed(source).map_err(|e| format!("play: {e}"))?;
@@ -360,6 +363,60 @@ impl PlayState {
         Ok(())
     }
 
+    /// The channels sink `name` gets: every channel but those routed to other sinks; a sink
+    /// opened for layers alone, only the channels routed to it.
+    fn mask_of(&self, name: &str) -> u16 {
+        let bit = |m: u16, (_, c): &(String, u8)| m | (1 << (c & 0x0f));
+        let routed = self.routes.iter().fold(0, bit);
+        let mine = self.routes.iter().filter(|(n, _)| n == name).fold(0, bit);
+        if self.layer_only.iter().any(|n| n == name) {
+            mine
+        } else {
+            !routed | mine
+        }
+    }
+
+    /// Plays each (sink, channel) channel only to that sink, from now on.
+    pub fn set_routes(&mut self, routes: Vec<(String, u8)>) {
+        self.routes = routes;
+        let masks: Vec<(usize, u16)> = self.player.as_ref().map_or(Vec::new(), |p| {
+            p.sinks()
+                .iter()
+                .map(|s| (s.id, self.mask_of(&s.name)))
+                .collect()
+        });
+        if let Some(p) = self.player.as_mut() {
+            for (id, mask) in masks {
+                p.set_channels(id, mask);
+            }
+        }
+    }
+
+    /// The sink a layer's `port` means: one playing already (its name or part of it), else the
+    /// output port `port`, connected for layers alone.
+    pub fn layer_port(&mut self, port: &str, events: &Sender<Event>) -> Result<String, String> {
+        let wanted = port.to_ascii_lowercase();
+        if let Some(e) = self
+            .entries
+            .iter()
+            .find(|e| e.name.to_ascii_lowercase().contains(&wanted))
+        {
+            return Ok(e.name.clone());
+        }
+        let sink =
+            MidiPortSink::connect(port, self.clock_out).map_err(|e| format!("port {port}: {e}"))?;
+        let name = sink.name().to_string();
+        self.layer_only.push(name.clone());
+        self.add(Box::new(sink))?;
+        send_log(events, format!("connected to {name} for layers"));
+        Ok(name)
+    }
+
+    /// Whether sink `name` was opened for layers alone (sessions leave it to the layers).
+    pub fn is_layer_only(&self, name: &str) -> bool {
+        self.layer_only.iter().any(|n| n == name)
+    }
+
     pub fn virtual_port(&mut self, events: &Sender<Event>) -> Result<(), String> {
         if self.virtual_on {
             return Err("virtual: the virtual port is already open".into());
@@ -487,6 +544,7 @@ impl PlayState {
             beat,
             position,
             clock_out: self.clock_out,
+            loop_bars: None,
         }
     }
 

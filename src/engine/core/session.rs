@@ -32,6 +32,7 @@ pub struct SessionFile {
     /// Controller maps: CC number to target.
     #[serde(default)]
     pub maps: BTreeMap<String, String>,
+    /// The commands that rebuild the layers and mutes (`layer bass channel 3 ...`, `mute bass`).
     #[serde(default)]
     pub layers: Vec<String>,
     #[serde(default)]
@@ -170,6 +171,7 @@ impl Core {
             .into_iter()
             .map(|s| s.name)
             .filter(|n| n != "synth" && n != "recorder" && !n.ends_with("(virtual)"))
+            .filter(|n| !self.play.is_layer_only(n))
             .collect();
         Ok(SessionFile {
             version: VERSION,
@@ -203,7 +205,7 @@ impl Core {
             },
             presets: self.steering.presets.0.clone(),
             maps: self.control.session_maps(),
-            layers: Vec::new(),
+            layers: self.layers.lines(),
             history: self.history.clone(),
         })
     }
@@ -354,6 +356,7 @@ impl Core {
             self.warn(format!("session load: {e}"));
         }
         self.steering.presets = crate::generate::latent::Presets(file.presets.clone());
+        self.restore_layers(&file.layers);
         let mut history = file.history;
         history.append(&mut self.history);
         self.history = history;

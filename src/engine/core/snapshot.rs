@@ -2,7 +2,9 @@
 
 use crate::model::Vae;
 
-use super::super::snapshot::{CorpusSummary, ModelSummary, PieceSummary, RollNote, Snapshot};
+use super::super::snapshot::{
+    CorpusSummary, ModelSummary, PieceSummary, RollNote, Snapshot, TransportState,
+};
 use super::Core;
 
 /// Beats of the piece shown before and after the playhead.
@@ -17,7 +19,9 @@ impl Core {
             .piece
             .as_ref()
             .ok_or("play: no piece (gen first)")?;
-        self.play.play(piece, &self.events)
+        let (seq, sigs) = (piece.clone(), piece.time_sigs.clone());
+        let source = self.mixed(Box::new(crate::play::SeqSource::new(seq)));
+        self.play.start(source, sigs, &self.events)
     }
 
     pub(super) fn snapshot(&self) -> Snapshot {
@@ -65,7 +69,10 @@ impl Core {
             latent: m.latent.clone(),
             selected_dims: m.selected.clone(),
             sampling: self.sampling.clone(),
-            transport: self.play.transport(),
+            transport: TransportState {
+                loop_bars: self.layers.looping().0,
+                ..self.play.transport()
+            },
             params: self.play.params,
             sinks: self.play.sinks(),
             synth_on: self.play.synth_on,
@@ -82,7 +89,8 @@ impl Core {
             session: self.session_path.clone(),
             history: self.history.clone(),
             busy: self.blocker.as_ref().map(|b| b.what.clone()),
-            layers: Vec::new(),
+            layers: self.layer_statuses(),
+            main_muted: self.main_muted(),
             presets: self
                 .steering
                 .presets

@@ -41,6 +41,9 @@ pub fn lines(view: &View) -> Vec<Line<'static>> {
             None => "as loaded".into(),
         },
     ));
+    if let Some(b) = t.loop_bars {
+        first.push(Span::raw(format!("loop {b} bars  ")).fg(Color::LightYellow));
+    }
     let mut second = Vec::new();
     second.extend(field("temperature ", format!("{:.2}", t.temperature)));
     second.extend(field(
@@ -68,6 +71,9 @@ pub fn lines(view: &View) -> Vec<Line<'static>> {
         "model ",
         view.model.clone().unwrap_or_else(|| "none".into()),
     ));
+    if !t.layers.is_empty() {
+        third.extend(field("layers ", t.layers.join(" ")));
+    }
     vec![Line::from(first), Line::from(second), Line::from(third)]
 }
 
@@ -116,5 +122,31 @@ mod tests {
             ])
         );
         assert_eq!(buf[(1, 1)].fg, Color::LightGreen);
+    }
+
+    #[test]
+    fn shows_the_loop_and_the_layers() {
+        let view = View {
+            transport: TransportView {
+                beat: 4.0,
+                playing: true,
+                loop_bars: Some(4),
+                layers: vec!["main:m".into(), "bass:3".into(), "lead:5:m".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 80, 5));
+        TransportPane { view: &view }.render(buf.area, &mut buf);
+        assert_eq!(
+            plain(&buf),
+            Buffer::with_lines([
+                "┌ transport ───────────────────────────────────────────────────────────────────┐",
+                "│▶ playing  tempo 120.0  at 2:1  weights as loaded  loop 4 bars                │",
+                "│temperature 1.00  top-k off  top-p off  seed random  style none               │",
+                "│corpus none  model none  layers main:m bass:3 lead:5:m                        │",
+                "└──────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
     }
 }

@@ -1,0 +1,52 @@
+//! A layer with `port PORT` plays to that port alone, through a real JACK server (run with
+//! `scripts/with-jack.sh cargo test --features jack`): the main output gets every channel but
+//! the layer's, the layer's port only the layer's channel.
+#![cfg(feature = "jack")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bundled_model, engine, run, until};
+use improv::play::{InputEvent, MidiIn, MonotonicClock};
+
+fn note_on_channels(input: &mut MidiIn) -> Vec<u8> {
+    std::thread::sleep(Duration::from_millis(300));
+    let mut got: Vec<InputEvent> = Vec::new();
+    input.drain(&mut got);
+    got.iter()
+        .filter_map(|e| e.msg.as_note_on().map(|(c, ..)| c))
+        .collect()
+}
+
+#[test]
+fn a_layer_with_a_port_plays_there_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let tag = std::process::id();
+    let (main_port, bass_port) = (format!("t{tag}-main"), format!("t{tag}-bass"));
+    let mut main_in = MidiIn::virtual_port(&main_port, MonotonicClock::shared()).unwrap();
+    let mut bass_in = MidiIn::virtual_port(&bass_port, MonotonicClock::shared()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let e = engine(home.path());
+    for line in [
+        format!("model load {}", bundled_model().display()),
+        "tempo 240".into(),
+        "channel 1".into(),
+        format!("connect {main_port}"),
+        format!("layer bass channel 3 port {bass_port}"),
+        "play".into(),
+    ] {
+        run(&e, &line).unwrap();
+    }
+    until(&e, "bass notes", |s| {
+        s.layers.first().is_some_and(|l| l.notes > 8)
+    });
+    run(&e, "stop").unwrap();
+    until(&e, "the end", |s| !s.transport.playing);
+    let (main, bass) = (
+        note_on_channels(&mut main_in),
+        note_on_channels(&mut bass_in),
+    );
+    assert!(!main.is_empty() && main.iter().all(|c| *c != 2), "{main:?}");
+    assert!(!bass.is_empty() && bass.iter().all(|c| *c == 2), "{bass:?}");
+}
