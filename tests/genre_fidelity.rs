@@ -79,3 +79,76 @@ fn fidelity_gives_one_row_per_style_with_probabilities() {
     }
     assert!(out.iter().any(|r| r.ceiling.is_some()));
 }
+
+/// Generates `bars` bars of `style` with the bundled genre model into a MIDI file and reads it
+/// back.
+fn generate_style(style: &str, extra: &[&str]) -> improv::music::midi::MidiRead {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.mid");
+    let status = Command::new(env!("CARGO_BIN_EXE_improv"))
+        .args(["generate", "--model"])
+        .arg(root().join("models/vae-lstm-genre-small"))
+        .args(["--style", style, "--bars", "8", "--seed", "3", "--out"])
+        .arg(&out)
+        .args(extra)
+        .env("IMPROV_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    improv::music::midi::read_file(&out).unwrap()
+}
+
+#[test]
+fn a_style_plays_at_its_training_tempo_on_its_own_instruments() {
+    let (_, meta) =
+        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
+    // The model keeps every style's palette and tempo, measured on its training pieces of
+    // data/genres (whose manifest gives hip-hop 80-99 bpm and jazz 112-213).
+    assert_eq!(meta.styles.len(), 10);
+    let hiphop = &meta.styles["hiphop"];
+    assert!((80.0..100.0).contains(&hiphop.bpm), "{}", hiphop.bpm);
+    assert!(meta.styles["jazz"].bpm > 150.0);
+    let allowed: std::collections::BTreeSet<u8> = hiphop
+        .instruments
+        .iter()
+        .filter_map(|&id| match meta.vocab.token(id) {
+            Some(improv::music::tokens::Token::Program(p)) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    let read = generate_style("hiphop", &[]);
+    let bpm = read.seq.tempo.bpm_at(0.0);
+    assert!((bpm - hiphop.bpm).abs() < 0.5, "{bpm} vs {}", hiphop.bpm);
+    let pitched: Vec<_> = read
+        .seq
+        .notes
+        .iter()
+        .filter(|n| n.channel != improv::music::DRUM_CHANNEL)
+        .collect();
+    assert!(!pitched.is_empty());
+    // Notes sampled before the stream's first program token decode with the General MIDI
+    // default, program 0; every program token drawn is the style's.
+    for n in pitched.iter().filter(|n| n.program != 0) {
+        assert!(
+            allowed.contains(&n.program),
+            "program {} is not among hip-hop's {allowed:?}",
+            n.program
+        );
+    }
+    // `--tempo` overrides the style's; `--any-instrument` lifts the palette (the same seed
+    // then strays from it somewhere in 8 bars, or the palette would be doing nothing).
+    let free = generate_style("hiphop", &["--tempo", "100", "--any-instrument"]);
+    assert!((free.seq.tempo.bpm_at(0.0) - 100.0).abs() < 0.5);
+    assert!(
+        free.seq
+            .notes
+            .iter()
+            .filter(|n| n.channel != improv::music::DRUM_CHANNEL)
+            .any(|n| n.program != 0 && !allowed.contains(&n.program)),
+        "no note outside the palette without it"
+    );
+}

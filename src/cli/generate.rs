@@ -88,6 +88,10 @@ pub struct GenerateArgs {
     /// 120).
     #[arg(long)]
     tempo: Option<f64>,
+    /// Standard deviation of a sampled latent (1: the prior; below 1, pieces nearer the
+    /// typical one, of the --style where the model has a prior per style).
+    #[arg(long, default_value_t = 1.0)]
+    latent_sd: f32,
     /// With --style: let the decoder pick any instrument, not only the style's own.
     #[arg(long)]
     any_instrument: bool,
@@ -101,6 +105,12 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     let dir = checkpoint::resolve(&a.model);
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
     let window = meta.model.window;
+    if !(a.latent_sd >= 0.0 && a.latent_sd.is_finite()) {
+        bail!(
+            "generate --latent-sd: {} is not a standard deviation",
+            a.latent_sd
+        );
+    }
     let mut rng = Rng::new(a.seed);
     let style_info = a.style.as_ref().and_then(|s| meta.styles.get(s));
     let tempo = a.tempo.or(style_info.map(|i| i.bpm)).unwrap_or(120.0);
@@ -172,7 +182,10 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         LatentChoice::Sample
     });
     let z = match latent {
-        LatentChoice::Sample => piece::sample_latent(meta.model.latent, &mut rng),
+        LatentChoice::Sample => piece::sample_latent(meta.model.latent, &mut rng)
+            .into_iter()
+            .map(|v| v * a.latent_sd)
+            .collect(),
         LatentChoice::Zero => vec![0.0; meta.model.latent],
         LatentChoice::Encode => latent::encode_mean(&model, &primer, window).with_context(|| {
             "generate --latent encode: needs a primer of at least two tokens (--prime-file, --prime-corpus, --prime-notes or --prime-input)"

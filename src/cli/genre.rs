@@ -176,6 +176,9 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             top_p,
             json,
         } => {
+            if !(latent_sd >= 0.0 && latent_sd.is_finite()) {
+                bail!("genre fidelity --latent-sd: {latent_sd} is not a standard deviation");
+            }
             let dir = checkpoint::resolve(&model);
             let (vae, meta) = checkpoint::load(&dir, &Cpu::default())?;
             let clf = GenreModel::load(&classifier)?;
