@@ -541,6 +541,18 @@ impl Core {
                 ));
             }
         }
+        let info = style.as_ref().and_then(|s| {
+            let m = self.models.model.as_ref()?;
+            Some((s, m.meta.styles.get(s)?))
+        });
+        if let Some((s, info)) = info {
+            self.log(format!(
+                "style {s}: its pieces play at {:.0} bpm (`tempo {:.0}` to match) on {} instruments and drums of its own",
+                info.bpm,
+                info.bpm,
+                info.instruments.len()
+            ));
+        }
         self.sampling.style = style;
         Ok(())
     }
