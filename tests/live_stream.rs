@@ -242,3 +242,32 @@ fn a_style_primed_stream_reprimes_with_its_style_token_first() {
     assert_eq!(fed[0], style);
     assert_eq!(fed[1..], recent[recent.len() - (w - 1)..]);
 }
+
+#[test]
+fn a_style_stream_keeps_to_the_styles_instruments() {
+    let (model, meta) = load("vae-lstm-genre-small");
+    let primer = piece::style_primer(&meta, "reggae").unwrap();
+    let allowed: Vec<u8> = meta.styles["reggae"]
+        .instruments
+        .iter()
+        .filter_map(|&id| match meta.vocab.token(id) {
+            Some(improv::music::tokens::Token::Program(p)) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    // Program 0 is the General MIDI default of notes before any program token.
+    let strays = |meta: &CheckpointMeta| {
+        let mut s =
+            NoteStream::new(model.stream(), 0, meta, controls(meta, 4, 4), &primer).unwrap();
+        notes(&mut s, 300)
+            .iter()
+            .filter(|n| n.channel != improv::music::DRUM_CHANNEL && n.program != 0)
+            .filter(|n| !allowed.contains(&n.program))
+            .count()
+    };
+    assert_eq!(strays(&meta), 0);
+    // The same stream from a checkpoint that kept no palettes wanders off them.
+    let mut bare = meta.clone();
+    bare.styles.clear();
+    assert!(strays(&bare) > 0, "the palette changes nothing here");
+}
