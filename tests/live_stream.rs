@@ -255,13 +255,12 @@ fn a_style_stream_keeps_to_the_styles_instruments() {
             _ => None,
         })
         .collect();
-    // Program 0 is the General MIDI default of notes before any program token.
     let strays = |meta: &CheckpointMeta| {
         let mut s =
             NoteStream::new(model.stream(), 0, meta, controls(meta, 4, 4), &primer).unwrap();
         notes(&mut s, 300)
             .iter()
-            .filter(|n| n.channel != improv::music::DRUM_CHANNEL && n.program != 0)
+            .filter(|n| n.channel != improv::music::DRUM_CHANNEL)
             .filter(|n| !allowed.contains(&n.program))
             .count()
     };

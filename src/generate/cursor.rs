@@ -106,6 +106,12 @@ impl Cursor {
         self.bar_start.map_or(0, |s| s + self.bar_len)
     }
 
+    /// The program the next pitched note takes (0, General MIDI's default, before any program
+    /// token).
+    pub fn program(&self) -> u8 {
+        self.program
+    }
+
     /// True between a note's `Pitch`/`Drum` and its `Vel`.
     pub fn in_note(&self) -> bool {
         self.pending.is_some()

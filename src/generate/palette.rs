@@ -75,10 +75,14 @@ fn palettes_of(corpus: &Corpus, vocab: &Vocab, val_fraction: f64) -> BTreeMap<St
         .collect()
 }
 
-/// Which token ids generation may draw: all but the instrument tokens outside the palette.
+/// Which token ids generation may draw: all but the instrument tokens outside the palette, and
+/// no pitch while the current program is outside it (before a stream's first program token the
+/// program is General MIDI's default, 0, which a style without a piano must not play).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Palette {
     allowed: Vec<bool>,
+    pitch: Vec<bool>,
+    program_ok: [bool; 128],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +102,28 @@ impl Palette {
                 *a = true;
             }
         }
-        Palette { allowed }
+        let mut program_ok = [false; 128];
+        let mut any_program = false;
+        for (t, &a) in vocab.tokens().iter().zip(&allowed) {
+            if let Token::Program(p) = t {
+                any_program |= a;
+                program_ok[*p as usize & 127] = a;
+            }
+        }
+        if !any_program {
+            // A palette that names no program leaves the program free.
+            program_ok = [true; 128];
+        }
+        let pitch = vocab
+            .tokens()
+            .iter()
+            .map(|t| matches!(t, Token::Pitch(_)))
+            .collect();
+        Palette {
+            allowed,
+            pitch,
+            program_ok,
+        }
     }
 
     /// The palette the model's metadata keeps for `style`.
@@ -121,14 +146,18 @@ impl Palette {
         }
     }
 
-    pub fn allows(&self, id: u32) -> bool {
-        self.allowed.get(id as usize).copied().unwrap_or(true)
+    /// Whether token `id` may follow while `program` is the current program.
+    pub fn allows(&self, id: u32, program: u8) -> bool {
+        let i = id as usize;
+        self.allowed.get(i).copied().unwrap_or(true)
+            && !(self.pitch.get(i).copied().unwrap_or(false)
+                && !self.program_ok[program as usize & 127])
     }
 
-    /// Sets the logits of the tokens outside the palette to minus infinity.
-    pub fn apply(&self, logits: &mut [f32]) {
-        for (l, &a) in logits.iter_mut().zip(&self.allowed) {
-            if !a {
+    /// Sets the logits of the tokens [`Palette::allows`] refuses to minus infinity.
+    pub fn apply(&self, logits: &mut [f32], program: u8) {
+        for (id, l) in logits.iter_mut().enumerate() {
+            if !self.allows(id as u32, program) {
                 *l = f32::NEG_INFINITY;
             }
         }
@@ -150,12 +179,22 @@ mod tests {
         ]);
         let p = Palette::new(&vocab, &[2, 3]);
         let mut logits = vec![1.0; 5];
-        p.apply(&mut logits);
+        p.apply(&mut logits, 33);
         assert_eq!(logits[0], 1.0);
         assert_eq!(logits[1], f32::NEG_INFINITY);
         assert_eq!(logits[2], 1.0);
         assert_eq!(logits[3], 1.0);
         assert_eq!(logits[4], f32::NEG_INFINITY);
-        assert!(p.allows(0) && !p.allows(4) && p.allows(99));
+        assert!(p.allows(0, 33) && !p.allows(4, 33) && p.allows(99, 33));
+        // Under program 0 (the default before any program token), outside this palette, a
+        // pitch must wait for a program token of the palette; drums need none.
+        let mut logits = vec![1.0; 5];
+        p.apply(&mut logits, 0);
+        assert_eq!(logits[0], f32::NEG_INFINITY);
+        assert_eq!(logits[2], 1.0);
+        assert_eq!(logits[3], 1.0);
+        // A palette of drums alone leaves pitches free under any program.
+        let drums = Palette::new(&vocab, &[3]);
+        assert!(drums.allows(0, 0) && !drums.allows(2, 0));
     }
 }

@@ -123,9 +123,15 @@ pub fn generate_ids(
         Mode::Sliding { window } => logits = slide(&mut stream, &recent, window),
     }
     let (mut out, mut notes, mut bars) = (Vec::new(), 0usize, 0usize);
+    // The program notes take until a program token says otherwise (the decoder's default).
+    let program_of = |id: u32, current: u8| match meta.vocab.token(id) {
+        Some(Token::Program(p)) => *p,
+        _ => current,
+    };
+    let mut program = primer.iter().fold(0u8, |p, &id| program_of(id, p));
     while out.len() < opts.max_tokens {
         if let Some(p) = &palette {
-            p.apply(&mut logits);
+            p.apply(&mut logits, program);
         }
         let id = opts.sampling.sample(&logits, &recent, &mut rng);
         let token = meta.vocab.token(id);
@@ -137,6 +143,7 @@ pub fn generate_ids(
         }
         out.push(id);
         recent.push(id);
+        program = program_of(id, program);
         notes += token.is_some_and(ends_note) as usize;
         if opts.notes.is_some_and(|n| notes >= n) {
             break;

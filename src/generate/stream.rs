@@ -229,7 +229,11 @@ impl NoteStream {
             .zip(&self.kinds)
             .enumerate()
         {
-            let instrument_ok = self.palette.as_ref().is_none_or(|p| p.allows(id as u32));
+            let program = self.cursor.program();
+            let instrument_ok = self
+                .palette
+                .as_ref()
+                .is_none_or(|p| p.allows(id as u32, program));
             *m = if instrument_ok && self.cursor.allows(k, self.floor) {
                 l
             } else {
