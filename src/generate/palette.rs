@@ -149,9 +149,9 @@ impl Palette {
     /// Whether token `id` may follow while `program` is the current program.
     pub fn allows(&self, id: u32, program: u8) -> bool {
         let i = id as usize;
+        let is_pitch = self.pitch.get(i).copied().unwrap_or(false);
         self.allowed.get(i).copied().unwrap_or(true)
-            && !(self.pitch.get(i).copied().unwrap_or(false)
-                && !self.program_ok[program as usize & 127])
+            && (!is_pitch || self.program_ok[program as usize & 127])
     }
 
     /// Sets the logits of the tokens [`Palette::allows`] refuses to minus infinity.
