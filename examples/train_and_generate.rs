@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use dfdx::prelude::Cpu;
 use improv::corpus::{Corpus, LoadOptions, Split};
-use improv::generate::latent;
 use improv::generate::palette::style_infos;
 use improv::generate::piece::{self, GenerateOptions};
 use improv::model::{checkpoint, Model, ModelConfig, ModelKind, Preset};
@@ -103,7 +102,7 @@ fn main() -> Result<()> {
 
     // Generate eight bars from a latent drawn from the prior.
     let (model, meta) = checkpoint::load(&checkpoint::resolve(&dir), &Cpu::default())?;
-    let z = latent::sample(meta.model.latent, &mut Rng::new(7));
+    let z = piece::sample_latent(meta.model.latent, &mut Rng::new(7));
     let opts = GenerateOptions {
         notes: None,
         bars: Some(8),

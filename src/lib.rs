@@ -15,6 +15,7 @@ pub mod paths;
 pub mod play;
 pub mod repl;
 pub mod rng;
+pub mod text;
 pub mod train;
 pub mod tui;
 

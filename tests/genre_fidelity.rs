@@ -152,3 +152,16 @@ fn a_style_plays_at_its_training_tempo_on_its_own_instruments() {
         "no note outside the palette without it"
     );
 }
+
+#[test]
+fn the_checkpoints_styles_are_what_its_training_pieces_say() {
+    let (_, meta) =
+        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
+    let corpus = improv::corpus::Corpus::load(
+        &root().join("data/genres"),
+        &improv::corpus::LoadOptions::new(meta.tokenizer.clone()),
+    )
+    .unwrap();
+    let infos = improv::generate::palette::style_infos(&corpus, &meta.vocab, 0.1);
+    assert_eq!(infos, meta.styles);
+}

@@ -56,7 +56,7 @@ fn the_density_vector_moves_density_and_vectors_are_cached() {
     // Three starting latents, each generated at -2 and +2 SD with the same sampling seed.
     let primer = piece::empty_primer(&meta);
     for seed in 0..3 {
-        let start = latent::sample(meta.model.latent, &mut Rng::new(seed));
+        let start = piece::sample_latent(meta.model.latent, &mut Rng::new(seed));
         let at = |amount: f32| {
             let mut z = start.clone();
             latent::add_attribute(&mut z, v, "density", amount).unwrap();

@@ -36,15 +36,19 @@ pub struct Renderer {
     font: Arc<SoundFont>,
 }
 
+/// The SoundFont file named by `$IMPROV_SOUNDFONT`, else the first of [`SOUNDFONTS`] present.
+pub fn find_soundfont() -> Option<PathBuf> {
+    std::env::var_os("IMPROV_SOUNDFONT")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(SOUNDFONTS.iter().map(PathBuf::from))
+        .find(|p| p.is_file())
+}
+
 impl Renderer {
-    /// The SoundFont named by `$IMPROV_SOUNDFONT`, else the first of [`SOUNDFONTS`] present.
+    /// The SoundFont [`find_soundfont`] finds.
     pub fn find() -> Result<Renderer, RenderError> {
-        let env = std::env::var_os("IMPROV_SOUNDFONT").map(PathBuf::from);
-        let path = env
-            .into_iter()
-            .chain(SOUNDFONTS.iter().map(PathBuf::from))
-            .find(|p| p.is_file())
-            .ok_or(RenderError::NoSoundFont)?;
+        let path = find_soundfont().ok_or(RenderError::NoSoundFont)?;
         Renderer::open(&path)
     }
 

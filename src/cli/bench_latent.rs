@@ -122,7 +122,7 @@ pub fn run(a: LatentArgs) -> Result<()> {
                 let i = rng.below(enc.len());
                 enc.row(i).to_vec()
             } else {
-                latent::sample(meta.model.latent, &mut rng)
+                piece::sample_latent(meta.model.latent, &mut rng)
             }
         })
         .collect();

@@ -21,7 +21,6 @@ use improv::analysis::fidelity::{self, FidelityOptions};
 use improv::analysis::genre::GenreModel;
 use improv::analysis::metrics::{compare, Metrics, NAMES};
 use improv::corpus::{Corpus, LoadOptions, Split};
-use improv::generate::latent;
 use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::recon::reconstruction;
 use improv::generate::sample::Sampling;
@@ -177,7 +176,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             .into_par_iter()
             .map(|i| {
                 let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
-                let z = latent::sample(meta.model.latent, &mut Rng::new(seed));
+                let z = piece::sample_latent(meta.model.latent, &mut Rng::new(seed));
                 let opts = GenerateOptions {
                     mode: Mode::Stream,
                     sampling: s.clone(),

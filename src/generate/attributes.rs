@@ -16,6 +16,7 @@ use super::piece;
 use crate::analysis::attributes::NoteAttribute;
 use crate::corpus::Corpus;
 use crate::model::checkpoint::CheckpointMeta;
+use crate::model::linalg::to_vec;
 use crate::model::Vae;
 use crate::rng::Rng;
 
@@ -137,9 +138,9 @@ pub fn cache_key(
     );
     for (name, p) in model.params() {
         h.update(name.as_bytes());
-        for v in p.as_vec() {
-            h.update(&v.to_le_bytes());
-        }
+        // The same bytes as one update per value: blake3 hashes a stream.
+        let bytes: Vec<u8> = to_vec(p).iter().flat_map(|v| v.to_le_bytes()).collect();
+        h.update(&bytes);
     }
     h.update(corpus.tokenizer.fingerprint().as_bytes());
     let mut pieces: Vec<_> = corpus
@@ -311,18 +312,20 @@ pub fn vectors_of(enc: &EncodedWindows, opts: &VectorOptions) -> Vec<AttributeVe
     out
 }
 
-/// Computes every attribute vector of `model` on `corpus`.
-pub fn compute(
+/// Computes every attribute vector of `model` on `corpus`, under the cache key `key`
+/// ([`cache_key`] of the same arguments).
+fn compute(
     model: &(impl Vae + Sync),
     meta: &CheckpointMeta,
     corpus: &Corpus,
     opts: &VectorOptions,
+    key: String,
 ) -> Result<AttributeVectors, AttributeError> {
     let t0 = Instant::now();
     let enc = encode_windows(model, meta, corpus, opts)?;
     let vectors = vectors_of(&enc, opts);
     Ok(AttributeVectors {
-        key: cache_key(model, meta, corpus, opts),
+        key,
         latent: enc.latent,
         windows: enc.len(),
         window: meta.model.window,
@@ -361,7 +364,7 @@ pub fn load_or_compute(
             warning: None,
         });
     }
-    let vectors = compute(model, meta, corpus, opts)?;
+    let vectors = compute(model, meta, corpus, opts, key)?;
     let warning = serde_json::to_vec(&vectors)
         .map_err(|e| e.to_string())
         .and_then(|b| crate::fsx::write_atomic(&path, &b).map_err(|e| e.to_string()))

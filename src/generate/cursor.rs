@@ -2,7 +2,7 @@
 //! completes (as the event tokenizer's `decode` would place it), and which next tokens keep onsets
 //! moving forward and at or after a floor.
 
-use crate::music::tokens::{Token, TokenizerConfig, Vocab, STEPS_PER_BEAT};
+use crate::music::tokens::{self, velocity_of_bin, Token, TokenizerConfig, Vocab, STEPS_PER_BEAT};
 use crate::music::{Note, DRUM_CHANNEL};
 
 /// The kind of each vocabulary id, as the cursor needs it.
@@ -21,18 +21,7 @@ pub(crate) enum Kind {
 /// Bar length in grid steps of a time signature, as the event tokenizer measures it (odd or
 /// over-long signatures count as 4/4).
 fn bar_steps(num: u8, den: u8) -> i64 {
-    let total = num as u32 * 4 * STEPS_PER_BEAT;
-    let ok = matches!(den, 2 | 4 | 8 | 16) && num > 0 && total.is_multiple_of(den as u32);
-    match ok.then(|| total / den as u32).filter(|&s| s <= 96) {
-        Some(s) => s as i64,
-        None => 4 * STEPS_PER_BEAT as i64,
-    }
-}
-
-/// The velocity a `Vel` bin stands for (as the event tokenizer decodes it; the test below
-/// checks the two agree).
-fn velocity_of_bin(bin: u8) -> u8 {
-    (bin.min(31) * 4 + 2).clamp(1, 127)
+    tokens::bar_steps(num, den).unwrap_or(4 * STEPS_PER_BEAT) as i64
 }
 
 /// The id -> kind table of a vocabulary.

@@ -63,11 +63,6 @@ pub fn check_size(z: &[f32], size: usize) -> Result<(), LatentError> {
     }
 }
 
-/// A latent drawn from N(0, I).
-pub fn sample(size: usize, rng: &mut Rng) -> Vec<f32> {
-    super::piece::sample_latent(size, rng)
-}
-
 /// The posterior mean of the encoder for the last `window` ids (at least two).
 pub fn encode_mean(model: &impl Vae, ids: &[u32], window: usize) -> Option<Vec<f32>> {
     let ids = &ids[ids.len().saturating_sub(window)..];
@@ -99,8 +94,7 @@ pub fn encode_seed(model: &impl Vae, ids: &[u32], window: usize) -> Option<Vec<f
         return encode_mean(model, ids, window);
     }
     let n = ids.len() / window;
-    let flat: Vec<u32> = ids[..n * window].to_vec();
-    let zs = encode_batch(model, &flat, n);
+    let zs = encode_batch(model, &ids[..n * window], n);
     let size = model.config().latent;
     let mut mean = vec![0.0f32; size];
     for row in zs.chunks_exact(size) {
@@ -343,9 +337,9 @@ mod tests {
     #[test]
     fn interpolation_schedule_runs_from_one_latent_to_the_other() {
         let mut rng = Rng::new(4);
-        let a = sample(16, &mut rng);
+        let a = super::super::piece::sample_latent(16, &mut rng);
         // b with a's norm, so equal steps in t are equal angles.
-        let b = sample(16, &mut rng);
+        let b = super::super::piece::sample_latent(16, &mut rng);
         let n = |v: &[f32]| v.iter().map(|p| p * p).sum::<f32>().sqrt();
         let b: Vec<f32> = b.iter().map(|x| x * n(&a) / n(&b)).collect();
         let i = Interpolation::new(a.clone(), b.clone(), 4).unwrap();
@@ -394,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_seeded_walk_repeats_and_stays_near_the_prior() {
-        let start = sample(64, &mut Rng::new(1));
+        let start = super::super::piece::sample_latent(64, &mut Rng::new(1));
         let walk = |seed| {
             let mut w = RandomWalk::new(0.2, seed).unwrap();
             let mut z = start.clone();
@@ -432,7 +426,7 @@ mod tests {
     #[test]
     fn presets_round_trip_through_a_file_and_name_what_is_missing() {
         let mut p = Presets::default();
-        let a = sample(64, &mut Rng::new(2));
+        let a = super::super::piece::sample_latent(64, &mut Rng::new(2));
         p.save("verse", &a);
         p.save("chorus", &[0.25; 64]);
         let dir = tempfile::tempdir().unwrap();

@@ -24,43 +24,19 @@ fn piece_bpm(tokens: &[Token], seconds: f64) -> Option<f64> {
     (beats > 0.0 && seconds > 0.0).then(|| 60.0 * beats / seconds)
 }
 
-/// Per style, what its training pieces (`Split::Train` at `val_fraction`) use and their median
-/// tempo.
+/// Per style, what its training pieces (`Split::Train` at `val_fraction`) use: the program and
+/// drum token ids of `vocab`, and their median tempo. One pass over the pieces; a style none of
+/// whose pieces has a tempo is left out.
 pub fn style_infos(
     corpus: &Corpus,
     vocab: &Vocab,
     val_fraction: f64,
 ) -> BTreeMap<String, StyleInfo> {
-    let mut tempos: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for piece in corpus.pieces_in(Split::Train, val_fraction) {
-        if let (Some(style), Some(bpm)) = (&piece.style, piece_bpm(&piece.tokens, piece.seconds)) {
-            tempos.entry(style.clone()).or_default().push(bpm);
-        }
-    }
-    let palettes = palettes_of(corpus, vocab, val_fraction);
-    tempos
-        .into_iter()
-        .map(|(style, mut t)| {
-            t.sort_by(f64::total_cmp);
-            let bpm = t[t.len() / 2];
-            let instruments = palettes.get(&style).cloned().unwrap_or_default();
-            (style, StyleInfo { instruments, bpm })
-        })
-        .collect()
-}
-
-fn instrument(t: &Token) -> bool {
-    matches!(t, Token::Program(_) | Token::Drum(_))
-}
-
-/// Per style, the sorted ids of the program and drum tokens of `vocab` that the style's
-/// training pieces (`Split::Train` at `val_fraction`) use. Styles whose pieces use none are
-/// left out.
-fn palettes_of(corpus: &Corpus, vocab: &Vocab, val_fraction: f64) -> BTreeMap<String, Vec<u32>> {
-    let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (Vec<f64>, BTreeSet<u32>)> = BTreeMap::new();
     for piece in corpus.pieces_in(Split::Train, val_fraction) {
         let Some(style) = &piece.style else { continue };
-        let ids = out.entry(style.clone()).or_default();
+        let (tempos, ids) = seen.entry(style.clone()).or_default();
+        tempos.extend(piece_bpm(&piece.tokens, piece.seconds));
         ids.extend(
             piece
                 .tokens
@@ -69,10 +45,19 @@ fn palettes_of(corpus: &Corpus, vocab: &Vocab, val_fraction: f64) -> BTreeMap<St
                 .filter_map(|t| vocab.id(t)),
         );
     }
-    out.into_iter()
-        .filter(|(_, ids)| !ids.is_empty())
-        .map(|(s, ids)| (s, ids.into_iter().collect()))
+    seen.into_iter()
+        .filter(|(_, (tempos, _))| !tempos.is_empty())
+        .map(|(style, (mut tempos, ids))| {
+            tempos.sort_by(f64::total_cmp);
+            let bpm = tempos[tempos.len() / 2];
+            let instruments = ids.into_iter().collect();
+            (style, StyleInfo { instruments, bpm })
+        })
         .collect()
+}
+
+fn instrument(t: &Token) -> bool {
+    matches!(t, Token::Program(_) | Token::Drum(_))
 }
 
 /// Which token ids generation may draw: all but the instrument tokens outside the palette, and

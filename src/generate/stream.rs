@@ -28,6 +28,20 @@ pub struct Controls {
     pub seed: Option<u64>,
 }
 
+impl Controls {
+    /// Legal sampling values and a latent of `latent` values, or the error saying which is not.
+    pub fn check(&self, latent: usize) -> Result<(), StreamError> {
+        self.sampling.validate()?;
+        if self.z.len() != latent {
+            return Err(StreamError::Latent {
+                got: self.z.len(),
+                want: latent,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A stream that cannot start.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StreamError {
@@ -130,14 +144,7 @@ impl NoteStream {
         if let TokenizerConfig::Paper(_) = meta.tokenizer {
             return Err(StreamError::Tokenizer("paper"));
         }
-        controls.sampling.validate()?;
-        let want = meta.model.latent;
-        if controls.z.len() != want {
-            return Err(StreamError::Latent {
-                got: controls.z.len(),
-                want,
-            });
-        }
+        controls.check(meta.model.latent)?;
         let kinds = kinds(&meta.vocab);
         if let Some(&bad) = primer.iter().find(|&&i| i as usize >= kinds.len()) {
             return Err(StreamError::Primer(bad));
@@ -222,6 +229,7 @@ impl NoteStream {
 
     /// Samples and feeds one token.
     pub fn next_event(&mut self) -> StreamEvent {
+        let program = self.cursor.program();
         for (id, ((m, &l), &k)) in self
             .masked
             .iter_mut()
@@ -229,7 +237,6 @@ impl NoteStream {
             .zip(&self.kinds)
             .enumerate()
         {
-            let program = self.cursor.program();
             let instrument_ok = self
                 .palette
                 .as_ref()
@@ -364,13 +371,7 @@ impl NoteStream {
     /// re-primes the model with the recent tokens; a seed other than the current one restarts
     /// the random source.
     pub fn set_controls(&mut self, controls: Controls, beat: f64) -> Result<(), StreamError> {
-        controls.sampling.validate()?;
-        if controls.z.len() != self.controls.z.len() {
-            return Err(StreamError::Latent {
-                got: controls.z.len(),
-                want: self.controls.z.len(),
-            });
-        }
+        controls.check(self.controls.z.len())?;
         self.pending = None;
         let new_z = controls.z != self.controls.z;
         if let Some(seed) = controls.seed.filter(|&s| Some(s) != self.controls.seed) {

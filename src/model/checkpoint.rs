@@ -31,7 +31,6 @@ pub enum CheckpointError {
     Invalid { path: PathBuf, problem: String },
 }
 
-/// Everything about a model except its weights.
 /// A style as its training pieces play it (computed by `generate::palette::style_infos`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StyleInfo {
@@ -41,6 +40,7 @@ pub struct StyleInfo {
     pub bpm: f64,
 }
 
+/// Everything about a model except its weights.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     pub format: u32,

@@ -59,6 +59,12 @@ pub struct ModelConfig {
     pub styles: usize,
 }
 
+/// The row of token `id` in a run of `n` style tokens starting at id `base`, if it is one.
+pub fn style_index((base, n): (u32, usize), id: u32) -> Option<usize> {
+    let row = id.checked_sub(base)? as usize;
+    (row < n).then_some(row)
+}
+
 impl ModelConfig {
     pub fn preset(kind: ModelKind, preset: Preset, vocab: usize) -> Self {
         let (embed, hidden, layers, latent, window, heads, ff) = match (kind, preset) {
@@ -103,8 +109,7 @@ impl ModelConfig {
 
     /// Row of the style prior for a window whose decoder input starts with `first`.
     pub fn style_row(&self, first: u32) -> Option<usize> {
-        let (base, n) = self.style_range()?;
-        (first >= base && ((first - base) as usize) < n).then(|| (first - base) as usize)
+        style_index(self.style_range()?, first)
     }
 
     /// Problems that would make a build fail, as one line.

@@ -7,7 +7,8 @@
 
 use dfdx::prelude::*;
 
-use super::config::{ModelConfig, ModelKind};
+use super::config::{style_index, ModelConfig, ModelKind};
+use super::linalg::to_vec;
 use super::vae_lstm::VaeLstm;
 use super::vae_transformer::VaeTransformer;
 use super::{linear, Mat, ParamsMut, ParamsRef};
@@ -210,8 +211,8 @@ impl Vae for Model {
 #[derive(Clone, Debug, Default)]
 pub struct StylePrior {
     table: Vec<f32>,
-    base: u32,
-    styles: usize,
+    /// The first style token's id and the style count (`ModelConfig::style_range`).
+    range: Option<(u32, usize)>,
     row: Option<usize>,
     z: Vec<f32>,
 }
@@ -219,10 +220,9 @@ pub struct StylePrior {
 impl StylePrior {
     pub fn of(cfg: &ModelConfig, prior: Option<&Mat<f32>>) -> Self {
         match (prior, cfg.style_range()) {
-            (Some(p), Some((base, styles))) => StylePrior {
-                table: p.as_vec(),
-                base,
-                styles,
+            (Some(p), Some(range)) => StylePrior {
+                table: to_vec(p),
+                range: Some(range),
                 row: None,
                 z: vec![0.0; cfg.latent],
             },
@@ -231,9 +231,7 @@ impl StylePrior {
     }
 
     pub fn set_head(&mut self, head: Option<u32>) {
-        self.row = head
-            .filter(|&h| h >= self.base && ((h - self.base) as usize) < self.styles)
-            .map(|h| (h - self.base) as usize);
+        self.row = head.zip(self.range).and_then(|(h, r)| style_index(r, h));
     }
 
     /// `z + prior[head's style]`, or `z` itself.
@@ -277,8 +275,8 @@ pub fn with_style_prior<T: Tape<f32, Cpu>>(
     let (z, mut tape) = z.split_tape();
     let zn = z.shape().1;
     assert_eq!(prior.shape().1, zn, "with_style_prior: widths");
-    let table = prior.as_vec();
-    let mut out = z.as_vec();
+    let table = to_vec(prior);
+    let mut out = to_vec(&z);
     for (r, row) in rows.iter().enumerate() {
         if let Some(s) = row {
             let src = &table[s * zn..(s + 1) * zn];

@@ -1,6 +1,8 @@
 //! General MIDI instrument names and finding a program by name (`synth patch electric piano`):
 //! exact name, a common short name, the start of a name, then every word of the query in a name.
 
+use crate::text::edit_distance;
+
 /// The 128 General MIDI Level 1 instruments, by program number (0-based), four to a line.
 #[rustfmt::skip]
 pub const GM_PROGRAMS: [&str; 128] = [
@@ -156,21 +158,6 @@ pub fn nearest_names(query: &str, n: usize) -> Vec<String> {
         .take(n)
         .map(|(_, i)| GM_PROGRAMS[i].to_string())
         .collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

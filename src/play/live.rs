@@ -99,13 +99,7 @@ impl LiveHandle {
     /// next beat or bar. A later call before the generator picks it up replaces it. Illegal
     /// sampling values or a latent of the wrong size are refused here, and the music goes on.
     pub fn set(&self, controls: Controls, quantize: Quantize) -> Result<(), StreamError> {
-        controls.sampling.validate()?;
-        if controls.z.len() != self.inner.latent {
-            return Err(StreamError::Latent {
-                got: controls.z.len(),
-                want: self.inner.latent,
-            });
-        }
+        controls.check(self.inner.latent)?;
         *self
             .inner
             .controls

@@ -4,13 +4,6 @@ use std::collections::VecDeque;
 
 use super::schedule::Item;
 
-fn onset(i: &Item) -> f64 {
-    match i {
-        Item::Note(n) | Item::Voiced(n) => n.start,
-        Item::Tempo { beat, .. } | Item::End { beat } => *beat,
-    }
-}
-
 /// The notes handed over (with the id of the voice that played them), the last `keep` beats.
 pub(super) struct Played {
     keep: f64,
@@ -34,7 +27,7 @@ impl Played {
     /// Forgets what lies more than `keep` beats before `beat`.
     pub(super) fn forget_before(&mut self, beat: f64) {
         let cut = beat - self.keep;
-        while self.items.front().is_some_and(|(_, i)| onset(i) < cut) {
+        while self.items.front().is_some_and(|(_, i)| i.beat() < cut) {
             self.items.pop_front();
         }
     }
@@ -45,22 +38,17 @@ impl Played {
         let mut items: Vec<(u64, Item)> = self
             .items
             .iter()
-            .filter(|(_, i)| (from..to).contains(&onset(i)))
+            .filter(|(_, i)| (from..to).contains(&i.beat()))
             .map(|&(v, i)| {
-                let relative = |mut n: crate::music::Note| {
+                let relative = i.map_note(|mut n| {
                     n.duration = n.duration.min(to - n.start);
                     n.start -= from;
                     n
-                };
-                let i = match i {
-                    Item::Note(n) => Item::Note(relative(n)),
-                    Item::Voiced(n) => Item::Voiced(relative(n)),
-                    other => other,
-                };
-                (v, i)
+                });
+                (v, relative)
             })
             .collect();
-        items.sort_by(|a, b| onset(&a.1).total_cmp(&onset(&b.1)));
+        items.sort_by(|a, b| a.1.beat().total_cmp(&b.1.beat()));
         Loop {
             bars,
             start: to,
@@ -91,16 +79,11 @@ impl Loop {
         for k in first..=last {
             let base = self.start + k as f64 * self.len;
             for &(v, i) in &self.items {
-                let moved = |mut n: crate::music::Note| {
+                let i = i.map_note(|mut n| {
                     n.start += base;
                     n
-                };
-                let i = match i {
-                    Item::Note(n) => Item::Note(moved(n)),
-                    Item::Voiced(n) => Item::Voiced(moved(n)),
-                    other => other,
-                };
-                if (from..to).contains(&onset(&i)) {
+                });
+                if (from..to).contains(&i.beat()) {
                     out.push((v, i));
                 }
             }

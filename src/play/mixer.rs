@@ -427,8 +427,7 @@ impl NoteSource for Mixer {
         }
         self.commit_mutes();
         self.played.forget_before(self.handed);
-        self.batch
-            .sort_by(|a, b| item_beat(a).total_cmp(&item_beat(b)));
+        self.batch.sort_by(|a, b| a.beat().total_cmp(&b.beat()));
         out.append(&mut self.batch);
         if let Some(beat) = end {
             out.push(Item::End { beat });
@@ -464,13 +463,6 @@ impl NoteSource for Mixer {
             more |= v.source.prepare((pos - v.shift).max(0.0));
         }
         more
-    }
-}
-
-fn item_beat(i: &Item) -> f64 {
-    match i {
-        Item::Note(n) | Item::Voiced(n) => n.start,
-        Item::Tempo { beat, .. } | Item::End { beat } => *beat,
     }
 }
 

@@ -212,20 +212,6 @@ pub fn recover(journal: &Path) -> Result<NoteSeq, RecordError> {
     Ok(to_seq(&mut entries, bpm))
 }
 
-/// A phrase played in on a MIDI input, as notes in beats from its first message at `bpm`: what
-/// a performer plays for the model to answer.
-pub fn phrase(events: &[InputEvent], bpm: f64) -> NoteSeq {
-    let mut entries: Vec<Entry> = events
-        .iter()
-        .map(|e| Entry {
-            at: e.at,
-            part: 1,
-            msg: e.msg,
-        })
-        .collect();
-    to_seq(&mut entries, bpm)
-}
-
 fn to_seq(entries: &mut [Entry], bpm: f64) -> NoteSeq {
     entries.sort_by(|a, b| a.at.total_cmp(&b.at));
     let t0 = entries.first().map_or(0.0, |e| e.at);
@@ -290,25 +276,6 @@ mod tests {
         assert_eq!(pitches, (60..72).collect::<Vec<u8>>());
         assert!((back.notes[11].start - 11.0).abs() < 1e-2);
         assert!((back.notes[0].duration - 0.5).abs() < 1e-2);
-    }
-
-    #[test]
-    fn a_phrase_played_in_becomes_notes_in_beats() {
-        let ev = |at: f64, msg: MidiMsg| InputEvent { at, msg };
-        let events = [
-            ev(50.0, MidiMsg::note_on(0, 60, 100)),
-            ev(50.25, MidiMsg::note_on(0, 64, 90)),
-            ev(50.5, MidiMsg::note_off(0, 60)),
-            ev(50.75, MidiMsg::clock()),
-            ev(51.0, MidiMsg::note_on(0, 64, 0)),
-        ];
-        let seq = phrase(&events, 120.0);
-        let got: Vec<(u8, f64, f64)> = seq
-            .notes
-            .iter()
-            .map(|n| (n.pitch, n.start, n.duration))
-            .collect();
-        assert_eq!(got, vec![(60, 0.0, 1.0), (64, 0.5, 1.5)]);
     }
 
     #[test]

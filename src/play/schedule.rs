@@ -36,12 +36,30 @@ pub enum Item {
 }
 
 impl Item {
-    fn key(&self) -> (f64, u8) {
+    /// Where the item falls, in beats: a note's onset, a tempo change's or end's beat.
+    pub(crate) fn beat(&self) -> f64 {
         match self {
-            Item::Tempo { beat, .. } => (*beat, 0),
-            Item::Note(n) | Item::Voiced(n) => (n.start, 1),
-            Item::End { beat } => (*beat, 2),
+            Item::Note(n) | Item::Voiced(n) => n.start,
+            Item::Tempo { beat, .. } | Item::End { beat } => *beat,
         }
+    }
+
+    /// The same item with its note (if it has one) changed by `f`, keeping the variant.
+    pub(crate) fn map_note(self, f: impl FnOnce(Note) -> Note) -> Item {
+        match self {
+            Item::Note(n) => Item::Note(f(n)),
+            Item::Voiced(n) => Item::Voiced(f(n)),
+            other => other,
+        }
+    }
+
+    fn key(&self) -> (f64, u8) {
+        let order = match self {
+            Item::Tempo { .. } => 0,
+            Item::Note(_) | Item::Voiced(_) => 1,
+            Item::End { .. } => 2,
+        };
+        (self.beat(), order)
     }
 }
 

@@ -57,16 +57,8 @@ pub struct PlayState {
 pub fn soundfont_names() -> &'static [(u8, String)] {
     static NAMES: OnceLock<Vec<(u8, String)>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let path = std::env::var_os("IMPROV_SOUNDFONT")
-            .map(PathBuf::from)
-            .into_iter()
-            .chain(
-                crate::analysis::render::SOUNDFONTS
-                    .iter()
-                    .map(PathBuf::from),
-            )
-            .find(|p| p.is_file());
-        path.and_then(|p| read_presets(&p).ok())
+        crate::analysis::render::find_soundfont()
+            .and_then(|p| read_presets(&p).ok())
             .unwrap_or_default()
             .into_iter()
             .filter(|p| p.bank == 0 && p.program < 128)

@@ -63,7 +63,8 @@ fn bar_signatures() -> Vec<(u8, u8)> {
     out
 }
 
-fn bar_steps(num: u8, den: u8) -> Option<u32> {
+/// Bar length in grid steps of a time signature; `None` for odd or over-long signatures.
+pub(crate) fn bar_steps(num: u8, den: u8) -> Option<u32> {
     let total = num as u32 * 4 * STEPS_PER_BEAT;
     (matches!(den, 2 | 4 | 8 | 16) && num > 0 && total.is_multiple_of(den as u32))
         .then(|| total / den as u32)

@@ -6,6 +6,7 @@ mod paper;
 mod token;
 mod vocab;
 
+pub(crate) use event::{bar_steps, velocity_of_bin};
 pub use event::{EventConfig, EventTokenizer, STEPS_PER_BEAT};
 pub use paper::{PaperConfig, PaperTokenizer};
 pub use token::Token;
