@@ -28,6 +28,18 @@ pub fn bundle_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A relative path that is not here but is in the bundle (`data`, `models/...`, `sessions/...`)
+/// means the bundled one, so the example sessions work from any folder.
+pub fn resolve_input(path: PathBuf) -> PathBuf {
+    if path.is_relative() && !path.exists() {
+        let bundled = bundle_root().join(&path);
+        if bundled.exists() {
+            return bundled;
+        }
+    }
+    path
+}
+
 /// The bundled default corpus.
 pub fn bundled_corpus() -> PathBuf {
     bundle_root().join("data")

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use common::{engine, run};
 use improv::engine::Event;
-use improv::music::tokens::Token;
 
 fn genre_model() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/vae-lstm-genre-small")
@@ -42,14 +41,7 @@ fn a_style_names_its_tempo_and_its_pieces_keep_to_its_instruments() {
     )
     .unwrap();
     let read = improv::music::midi::read_file(&out).unwrap();
-    let allowed: Vec<u8> = reggae
-        .instruments
-        .iter()
-        .filter_map(|&id| match meta.vocab.token(id) {
-            Some(Token::Program(p)) => Some(*p),
-            _ => None,
-        })
-        .collect();
+    let allowed = common::style_programs(&meta, "reggae");
     let pitched: Vec<_> = read
         .seq
         .notes

@@ -1,6 +1,8 @@
 //! Style-conditioned generation and genre fidelity with the bundled genre model
 //! (models/vae-lstm-genre-small, trained on data/genres with style tokens).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -104,22 +106,14 @@ fn generate_style(style: &str, extra: &[&str]) -> improv::music::midi::MidiRead 
 
 #[test]
 fn a_style_plays_at_its_training_tempo_on_its_own_instruments() {
-    let (_, meta) =
-        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
+    let meta = checkpoint::load_meta(&root().join("models/vae-lstm-genre-small")).unwrap();
     // The model keeps every style's palette and tempo, measured on its training pieces of
     // data/genres (whose manifest gives hip-hop 80-99 bpm and jazz 112-213).
     assert_eq!(meta.styles.len(), 10);
     let hiphop = &meta.styles["hiphop"];
     assert!((80.0..100.0).contains(&hiphop.bpm), "{}", hiphop.bpm);
     assert!(meta.styles["jazz"].bpm > 150.0);
-    let allowed: std::collections::BTreeSet<u8> = hiphop
-        .instruments
-        .iter()
-        .filter_map(|&id| match meta.vocab.token(id) {
-            Some(improv::music::tokens::Token::Program(p)) => Some(*p),
-            _ => None,
-        })
-        .collect();
+    let allowed = common::style_programs(&meta, "hiphop");
     let read = generate_style("hiphop", &[]);
     let bpm = read.seq.tempo.bpm_at(0.0);
     assert!((bpm - hiphop.bpm).abs() < 0.5, "{bpm} vs {}", hiphop.bpm);
@@ -155,8 +149,7 @@ fn a_style_plays_at_its_training_tempo_on_its_own_instruments() {
 
 #[test]
 fn the_checkpoints_styles_are_what_its_training_pieces_say() {
-    let (_, meta) =
-        checkpoint::load(&root().join("models/vae-lstm-genre-small"), &Cpu::default()).unwrap();
+    let meta = checkpoint::load_meta(&root().join("models/vae-lstm-genre-small")).unwrap();
     let corpus = improv::corpus::Corpus::load(
         &root().join("data/genres"),
         &improv::corpus::LoadOptions::new(meta.tokenizer.clone()),

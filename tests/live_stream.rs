@@ -3,6 +3,8 @@
 //! or weights never place a note before the beat they take effect from. A style-conditioned
 //! stream re-primes with its style token in front.
 
+mod common;
+
 use std::path::Path;
 
 use dfdx::prelude::Cpu;
@@ -247,14 +249,7 @@ fn a_style_primed_stream_reprimes_with_its_style_token_first() {
 fn a_style_stream_keeps_to_the_styles_instruments() {
     let (model, meta) = load("vae-lstm-genre-small");
     let primer = piece::style_primer(&meta, "reggae").unwrap();
-    let allowed: Vec<u8> = meta.styles["reggae"]
-        .instruments
-        .iter()
-        .filter_map(|&id| match meta.vocab.token(id) {
-            Some(improv::music::tokens::Token::Program(p)) => Some(*p),
-            _ => None,
-        })
-        .collect();
+    let allowed = common::style_programs(&meta, "reggae");
     let strays = |meta: &CheckpointMeta| {
         let mut s =
             NoteStream::new(model.stream(), 0, meta, controls(meta, 4, 4), &primer).unwrap();

@@ -119,20 +119,14 @@ impl Metrics {
             .iter()
             .fold((u8::MAX, 0u8), |(l, h), n| (l.min(n.pitch), h.max(n.pitch)));
 
-        // Sounding pitches per grid step, onsets per step.
+        // Onsets per grid step (drums count towards onsets and empty beats, not towards
+        // polyphony).
         let steps = (seq.end * STEPS as f64).ceil().max(1.0) as usize;
-        let mut sounding = vec![0u32; steps];
         let mut onset = vec![false; steps];
         for n in &seq.notes {
-            let a = ((n.start * STEPS as f64).round() as usize).min(steps - 1);
-            let b = ((n.end() * STEPS as f64).round() as usize).clamp(a + 1, steps);
-            onset[a] = true;
-            // Drums count towards onsets and empty beats, not towards polyphony.
-            if n.channel != DRUM_CHANNEL {
-                sounding[a..b].iter_mut().for_each(|s| *s += 1);
-            }
+            onset[((n.start * STEPS as f64).round() as usize).min(steps - 1)] = true;
         }
-        let polyphony = mean_active(&sounding);
+        let polyphony = polyphony(seq);
         let mut any_sound = vec![false; steps];
         for n in &seq.notes {
             let a = ((n.start * STEPS as f64).round() as usize).min(steps - 1);

@@ -289,3 +289,22 @@ fn corpus(
     }
     Ok(())
 }
+
+/// The `p` quantile (0 to 1) of `sorted` values, nearest rank; NaN when there are none.
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The machine's one-minute load average (`/proc/loadavg`: the whole machine, other users' work
+/// included), to label figures taken on a shared machine.
+pub(super) fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

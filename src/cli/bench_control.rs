@@ -7,19 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 
+use super::bench::{load_average, percentile};
 use improv::engine::{Engine, EngineHandle, EngineOptions, Snapshot};
 use improv::play::{MidiMsg, MidiPortSink, Sink};
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn load_avg() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
 
 fn run_line(e: &EngineHandle, line: &str) -> Result<()> {
     let id = e
@@ -66,7 +56,7 @@ fn print(what: &str, lat: &[f64]) {
         json!({
             "bench": "control", "what": what, "messages": lat.len(),
             "ms_p50": percentile(lat, 0.5), "ms_p99": percentile(lat, 0.99),
-            "ms_max": lat[lat.len() - 1], "load": load_avg(),
+            "ms_max": lat[lat.len() - 1], "load": load_average().unwrap_or(f64::NAN),
         })
     );
 }

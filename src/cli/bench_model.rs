@@ -15,11 +15,8 @@ use improv::model::{Model, ModelConfig, Vae};
 use improv::train::optim::AdamW;
 use improv::train::{train_step, Batch, TrainConfig, TrainData, TrainJob, Trainer};
 
+use super::bench::{load_average, percentile};
 use super::train::{KindArg, PresetArg};
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// Peak resident memory of this process so far (Linux `VmHWM`), in MiB.
 fn peak_rss_mib() -> Option<f64> {
@@ -27,12 +24,6 @@ fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
-}
-
-/// The 1-minute load average (`/proc/loadavg`), to label figures taken on a shared machine.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
 }
 
 fn random_windows(count: usize, len: usize, vocab: usize, seed: u64) -> Windows {

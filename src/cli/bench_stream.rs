@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use dfdx::prelude::Cpu;
 use serde_json::json;
 
+use super::bench::{load_average, percentile};
 use improv::generate::piece;
 use improv::generate::stream::{Controls, NoteStream};
 use improv::model::checkpoint;
@@ -15,17 +16,6 @@ use improv::model::Vae;
 use improv::play::live::{LiveConfig, LiveSource, Quantize};
 use improv::play::{Mixer, NoteSource, VoiceCtl};
 use improv::rng::Rng;
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn load_avg() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
 
 /// Measures each bundled model: `notes` notes straight, then `changes` latent changes while
 /// playing at 120 BPM (a simulated playhead one beat further each time).
@@ -74,7 +64,7 @@ pub fn run(notes: usize, changes: usize, layers: usize) -> Result<()> {
                 "changes": changes,
                 "change_to_note_ms_p50": percentile(&lat, 0.5),
                 "change_to_note_ms_p99": percentile(&lat, 0.99),
-                "load": load_avg(),
+                "load": load_average().unwrap_or(f64::NAN),
             })
         );
         if layers > 0 {
@@ -127,7 +117,7 @@ fn mix_run(name: &str, layers: usize, mut mix: Mixer) {
             "compute_per_music_s": secs / music,
             "fill_ms_p99": percentile(&turns, 0.99),
             "fill_ms_max": turns.last().copied().unwrap_or(0.0),
-            "load": load_avg(),
+            "load": load_average().unwrap_or(f64::NAN),
         })
     );
 }

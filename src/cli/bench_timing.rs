@@ -11,6 +11,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
 
+use super::bench::load_average;
 use improv::music::{Note, NoteSeq};
 use improv::play::clock_in::{ClockChange, ClockFollower, WINDOW};
 use improv::play::histogram::Histogram;
@@ -57,16 +58,6 @@ fn pattern(n: usize, bpm: f64) -> NoteSeq {
         })
         .collect();
     NoteSeq::from_notes(notes, bpm)
-}
-
-/// The machine's one-minute load average (the whole machine, other users' work included).
-fn loadavg() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 fn spawn_hogs(n: usize, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
@@ -184,7 +175,7 @@ fn phase_run(a: &TimingArgs, phase: &str, hogs: usize) -> Result<()> {
     let base = merge(
         base,
         json!({"sched_fifo": rt.granted(), "scheduler": rt.describe(), "seconds": secs,
-               "loadavg_1m": loadavg()}),
+               "loadavg_1m": load_average()}),
     );
     println!(
         "{}",

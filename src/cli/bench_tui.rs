@@ -11,6 +11,7 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use serde_json::json;
 
+use super::bench::{load_average, percentile};
 use improv::engine::{Engine, EngineOptions};
 use improv::tui::app::App;
 use improv::tui::run::run_loop;
@@ -33,13 +34,6 @@ pub struct TuiBenchArgs {
     json: bool,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn summary(mut ms: Vec<f64>) -> serde_json::Value {
     ms.sort_by(f64::total_cmp);
     json!({
@@ -48,15 +42,6 @@ fn summary(mut ms: Vec<f64>) -> serde_json::Value {
         "p99_ms": percentile(&ms, 0.99),
         "max_ms": ms.last().copied().unwrap_or(f64::NAN),
     })
-}
-
-fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Frame draw time of the full sample screen; the playhead moves every frame so the piano roll

@@ -152,9 +152,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
     let dir = checkpoint::resolve(&a.model);
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
-    let val_fraction = meta.training["config"]["val_fraction"]
-        .as_f64()
-        .unwrap_or(0.1);
+    let val_fraction = meta.val_fraction();
     // Load the classifier first, so a bad path fails before minutes of generation.
     let classifier = match &a.genre {
         Some(path) => Some(

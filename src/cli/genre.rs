@@ -182,11 +182,7 @@ pub fn run(cmd: GenreCmd) -> Result<()> {
             let dir = checkpoint::resolve(&model);
             let (vae, meta) = checkpoint::load(&dir, &Cpu::default())?;
             let clf = GenreModel::load(&classifier)?;
-            let val_fraction = meta
-                .training
-                .pointer("/config/val_fraction")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.1);
+            let val_fraction = meta.val_fraction();
             let opts = FidelityOptions {
                 samples,
                 bars,

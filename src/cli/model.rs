@@ -133,9 +133,7 @@ fn eval(
 ) -> Result<()> {
     let dir = checkpoint::resolve(path);
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
-    let val_fraction = meta.training["config"]["val_fraction"]
-        .as_f64()
-        .unwrap_or(0.1);
+    let val_fraction = meta.val_fraction();
     let root = super::corpus_dir(corpus);
     let corpus = Corpus::load(&root, &LoadOptions::new(meta.tokenizer.clone()))?;
     let same_corpus = corpus_fingerprint(&corpus) == meta.corpus;

@@ -42,7 +42,6 @@ pub struct Snapshot {
     pub layers: Vec<LayerStatus>,
     /// `mute main` is in force.
     pub main_muted: bool,
-    // Filled by the `live` and `latent` branches once merged; empty until then.
     pub presets: Vec<String>,
     pub maps: Vec<(u8, String)>,
     /// The external MIDI clock followed (`clock in PORT`).

@@ -57,6 +57,15 @@ pub struct CheckpointMeta {
     pub styles: std::collections::BTreeMap<String, StyleInfo>,
 }
 
+impl CheckpointMeta {
+    /// The share of pieces its training held out for validation (0.1 when it does not say).
+    pub fn val_fraction(&self) -> f64 {
+        self.training["config"]["val_fraction"]
+            .as_f64()
+            .unwrap_or(0.1)
+    }
+}
+
 /// Tensors read back by name: shape and values.
 pub type TensorMap = HashMap<String, (Vec<usize>, Vec<f32>)>;
 

@@ -121,13 +121,14 @@ impl Scale {
     }
 }
 
-const NAMES: [&str; 12] = [
+/// The pitch-class names, C first, sharps for the black keys.
+pub const NOTE_NAMES: [&str; 12] = [
     "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
 ];
 
 impl fmt::Display for Scale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", NAMES[self.root as usize], self.mode.name())
+        write!(f, "{} {}", NOTE_NAMES[self.root as usize], self.mode.name())
     }
 }
 
@@ -144,7 +145,7 @@ impl FromStr for Scale {
         }
         let mut chars = root.chars();
         let letter = chars.next().ok_or_else(err)?.to_ascii_uppercase();
-        let mut pc = NAMES
+        let mut pc = NOTE_NAMES
             .iter()
             .position(|n| n.starts_with(letter))
             .ok_or_else(err)? as i32;

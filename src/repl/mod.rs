@@ -117,12 +117,7 @@ fn wait(engine: &EngineHandle, id: u64) -> Result<(), String> {
 
 /// `improv run FILE`: the file's lines as a piped REPL runs them.
 pub fn run_file(path: &Path) -> Result<(), ReplError> {
-    let bundled = crate::paths::bundle_root().join(path);
-    let path = if path.is_relative() && !path.exists() && bundled.exists() {
-        bundled.as_path()
-    } else {
-        path
-    };
+    let path = &crate::paths::resolve_input(path.to_path_buf());
     let file =
         std::fs::File::open(path).map_err(|e| ReplError::Io(format!("{}: {e}", path.display())))?;
     let engine = Engine::start(engine_options()).map_err(|e| ReplError::Io(e.to_string()))?;

@@ -63,3 +63,15 @@ pub fn first_of_grooves(genres: &[&str], grooves: usize) -> Vec<Item> {
     }
     out
 }
+
+/// The General MIDI programs of `style`'s palette in a checkpoint (its program tokens).
+pub fn style_programs(meta: &improv::model::checkpoint::CheckpointMeta, style: &str) -> Vec<u8> {
+    meta.styles[style]
+        .instruments
+        .iter()
+        .filter_map(|&id| match meta.vocab.token(id) {
+            Some(improv::music::tokens::Token::Program(p)) => Some(*p),
+            _ => None,
+        })
+        .collect()
+}

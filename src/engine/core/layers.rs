@@ -7,12 +7,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dfdx::prelude::Cpu;
-
 use crate::generate::piece;
 use crate::generate::sample::Sampling;
 use crate::generate::stream::{Controls, NoteStream};
-use crate::model::{checkpoint, Vae};
+use crate::model::Vae;
 use crate::music::tokens::TokenizerConfig;
 use crate::music::DRUM_CHANNEL;
 use crate::play::{LiveConfig, LiveHandle, LiveSource, MixHandle, Mixer, NoteSource, VoiceCtl};
@@ -169,8 +167,8 @@ impl Core {
         let main_ctl = VoiceCtl::main(self.layers.main_muted);
         let (mut mixer, handle) = Mixer::new(main_ctl.clone(), main);
         let mut running = Vec::new();
-        for spec in self.layers.specs.clone() {
-            match self.layer_voice(&spec) {
+        for spec in &self.layers.specs {
+            match self.layer_voice(spec) {
                 Ok((ctl, source, live)) => {
                     mixer = mixer.with(ctl.clone(), Box::new(source));
                     running.push(Running {
@@ -367,18 +365,8 @@ impl Core {
         if self.layers.models.contains_key(path) {
             return Ok(());
         }
-        let (model, meta) = checkpoint::load(path, &Cpu::default())
+        let state = ModelState::load(path)
             .map_err(|e| format!("layer {name} model: {}: {e}", path.display()))?;
-        let step = serde_json::from_value::<crate::train::TrainState>(meta.training.clone())
-            .map_or(0, |s| s.step);
-        let state = ModelState {
-            model,
-            label: path.display().to_string(),
-            meta,
-            path: Some(path.to_path_buf()),
-            step,
-            unsaved: false,
-        };
         self.layers
             .models
             .insert(path.to_path_buf(), Arc::new(state));

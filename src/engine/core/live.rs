@@ -178,13 +178,9 @@ impl Core {
         }
         // Remembered even when refused, so that a refusal is reported once, not at every tick.
         live.sent = controls.clone();
+        let r = live.handle.set(controls, q);
         self.note_loop_wait();
-        let Some(live) = self.live.as_mut() else {
-            return Ok(());
-        };
-        live.handle
-            .set(controls, q)
-            .map_err(|e| format!("play: {e}"))
+        r.map_err(|e| format!("play: {e}"))
     }
 
     /// New weights (the trainer's latest) for the stream, from its next bar line.

@@ -587,14 +587,4 @@ impl Core {
     }
 }
 
-/// A relative path that is not here but is in the bundle (`data`, `models/...`, `sessions/...`)
-/// means the bundled one, so the example sessions work from any folder.
-pub(super) fn resolve_input(path: PathBuf) -> PathBuf {
-    if path.is_relative() && !path.exists() {
-        let bundled = crate::paths::bundle_root().join(&path);
-        if bundled.exists() {
-            return bundled;
-        }
-    }
-    path
-}
+pub(super) use crate::paths::resolve_input;

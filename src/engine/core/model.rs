@@ -41,6 +41,23 @@ pub struct ModelState {
     pub unsaved: bool,
 }
 
+impl ModelState {
+    /// The checkpoint in `dir`, labelled with its path, at the step its training reached.
+    pub fn load(dir: &Path) -> Result<ModelState, checkpoint::CheckpointError> {
+        let (model, meta) = checkpoint::load(dir, &Cpu::default())?;
+        let step = serde_json::from_value::<crate::train::TrainState>(meta.training.clone())
+            .map_or(0, |s| s.step);
+        Ok(ModelState {
+            model,
+            label: dir.display().to_string(),
+            meta,
+            path: Some(dir.to_path_buf()),
+            step,
+            unsaved: false,
+        })
+    }
+}
+
 /// A generated piece.
 pub struct Generated {
     pub seq: NoteSeq,
@@ -371,22 +388,8 @@ impl Core {
         std::thread::Builder::new()
             .name("improv-model".into())
             .spawn(move || {
-                let dir = checkpoint::resolve(&path);
-                let r = checkpoint::load(&dir, &Cpu::default())
-                    .map(|(model, meta)| {
-                        let step = serde_json::from_value::<crate::train::TrainState>(
-                            meta.training.clone(),
-                        )
-                        .map_or(0, |s| s.step);
-                        Box::new(ModelState {
-                            model,
-                            label: dir.display().to_string(),
-                            meta,
-                            path: Some(dir.clone()),
-                            step,
-                            unsaved: false,
-                        })
-                    })
+                let r = ModelState::load(&checkpoint::resolve(&path))
+                    .map(Box::new)
                     .map_err(|e| format!("model load: {e}"));
                 let _ = tx.send(JobResult::Model(r));
             })

@@ -11,12 +11,13 @@ use crate::tui::view::{RollNote, RollView};
 /// Cells per beat: one sixteenth note per cell.
 pub const CELLS_PER_BEAT: f64 = 4.0;
 const LABEL_W: u16 = 4;
-const NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
 
 pub fn pitch_name(p: u8) -> String {
-    format!("{}{}", NAMES[p as usize % 12], p as i32 / 12 - 1)
+    format!(
+        "{}{}",
+        crate::play::scale::NOTE_NAMES[p as usize % 12],
+        p as i32 / 12 - 1
+    )
 }
 
 pub struct RollPane<'a> {
