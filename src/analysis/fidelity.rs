@@ -106,24 +106,21 @@ fn scores(
     })
 }
 
+fn bad(problem: String) -> GenreError {
+    GenreError::Model {
+        path: PathBuf::from("fidelity"),
+        problem,
+    }
+}
+
 /// Genre fidelity of `model` for every style it knows, by `classifier` (whose labels must
-/// include every style).
+/// include every style); the ceiling from the corpus at `opts.ceiling`, loaded here.
 pub fn fidelity(
     model: &impl Vae,
     meta: &CheckpointMeta,
     classifier: &GenreModel,
     opts: &FidelityOptions,
 ) -> Result<Vec<StyleFidelity>, GenreError> {
-    let bad = |problem: String| GenreError::Model {
-        path: PathBuf::from("fidelity"),
-        problem,
-    };
-    let known = styles(meta);
-    if known.is_empty() {
-        return Err(bad(StyleError::NoStyles.to_string()));
-    }
-    let mut ex = Extractor::for_kind(classifier.features, classifier.kind)?;
-    ex.seconds = opts.seconds;
     let ceiling = match &opts.ceiling {
         Some(dir) => Some(
             Corpus::load(dir, &LoadOptions::new(meta.tokenizer.clone()))
@@ -131,6 +128,24 @@ pub fn fidelity(
         ),
         None => None,
     };
+    fidelity_on(model, meta, classifier, opts, ceiling.as_ref())
+}
+
+/// [`fidelity`] with the ceiling's corpus already loaded (with the model's tokenizer); `None`:
+/// no ceiling. `opts.ceiling` is not read.
+pub fn fidelity_on(
+    model: &impl Vae,
+    meta: &CheckpointMeta,
+    classifier: &GenreModel,
+    opts: &FidelityOptions,
+    ceiling: Option<&Corpus>,
+) -> Result<Vec<StyleFidelity>, GenreError> {
+    let known = styles(meta);
+    if known.is_empty() {
+        return Err(bad(StyleError::NoStyles.to_string()));
+    }
+    let mut ex = Extractor::for_kind(classifier.features, classifier.kind)?;
+    ex.seconds = opts.seconds;
     let mut out = Vec::new();
     for style in known {
         let target = classifier
@@ -170,7 +185,7 @@ pub fn fidelity(
             seqs.push(piece::decode(meta, &all, bpm));
         }
         let generated = scores(&seqs, target, classifier, &ex)?;
-        let ceiling = match &ceiling {
+        let ceiling = match ceiling {
             Some(corpus) => {
                 let real: Vec<NoteSeq> = corpus
                     .pieces_in(Split::Validation, opts.val_fraction)

@@ -290,12 +290,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 bars: a.bars,
                 seed: a.seed,
                 sampling: sampling.clone(),
-                ceiling: Some(root.clone()),
                 val_fraction,
                 ..FidelityOptions::default()
             };
+            // The ceiling is the corpus loaded above: its held-out pieces.
             Some(
-                fidelity::fidelity(&model, &meta, clf, &opts)
+                fidelity::fidelity_on(&model, &meta, clf, &opts, Some(&corpus))
                     .with_context(|| format!("eval --genre: {}", dir.display()))?,
             )
         }

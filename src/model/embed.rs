@@ -1,6 +1,8 @@
 //! Embedding lookups as single ops with hand-written backward passes (dfdx's `gather` walks an
-//! index iterator per value and its backward another): the encoder's plain lookup and the
-//! VAE-LSTM decoder's input, `embed[id] * keep + lifted z`, fused into one pass.
+//! index iterator per value and its backward another). The models use [`embedded_linear`]: the
+//! lookup (and the VAE-LSTM decoder's `embed[id] * keep + lifted z`) fused with the first LSTM
+//! layer's input product. The plain fused lookups (`embedding`, `embedding_plus`) are kept for
+//! the tests, as the reference the product is checked against.
 
 use dfdx::prelude::*;
 
@@ -10,6 +12,7 @@ use super::Mat;
 /// A matrix on a tape, one row per position.
 pub type Rows<E, T> = Tensor<(usize, usize), E, Cpu, T>;
 
+#[cfg(test)]
 /// Rows `table[ids[r]]` (`ids.len() x E`), recording on `tape` the gradient into `table`.
 /// An id past the table is a caller bug and panics, like `gather`.
 pub fn embedding<E: Real, T: Tape<E, Cpu>>(
@@ -24,6 +27,7 @@ where
     record(table, ids, None, x, tape, None)
 }
 
+#[cfg(test)]
 /// The decoder input of `ids.len()` positions of windows `steps` long: row `r` is
 /// `table[ids[r]] * keep[r] + lifted[r / steps]` (`keep` all ones when `None`), on `lifted`'s
 /// tape, with the gradient into both `table` and `lifted`.
@@ -49,6 +53,7 @@ where
     record(table, ids, keep, x, tape, Some((lifted, steps)))
 }
 
+#[cfg(test)]
 fn embed_rows<E: Real>(
     table: &Mat<E>,
     ids: &[u32],
@@ -76,6 +81,7 @@ fn embed_rows<E: Real>(
     out
 }
 
+#[cfg(test)]
 fn record<E: Real, T: Tape<E, Cpu>>(
     table: &Mat<E>,
     ids: &[u32],

@@ -197,8 +197,8 @@ struct Voice {
     source: Box<dyn NoteSource>,
     /// Mixer beat of the voice's own beat 0.
     shift: f64,
-    /// The muting in force, and a switch waiting for its bar line: (beat, muted).
-    muted: bool,
+    /// A mute switch waiting for its bar line: (beat, muted). The muting in force is
+    /// `ctl.muted()`, which only the mixer writes.
     switch: Option<(f64, bool)>,
     ended: bool,
 }
@@ -207,7 +207,7 @@ impl Voice {
     fn muted_at(&self, beat: f64) -> bool {
         match self.switch {
             Some((at, m)) if beat >= at => m,
-            _ => self.muted,
+            _ => self.ctl.muted(),
         }
     }
 }
@@ -266,15 +266,13 @@ impl Mixer {
     }
 
     fn push(&mut self, ctl: Arc<VoiceCtl>, source: Box<dyn NoteSource>, shift: f64) {
-        let muted = ctl.wants_muted();
-        ctl.muted.store(muted, Ordering::Relaxed);
+        ctl.muted.store(ctl.wants_muted(), Ordering::Relaxed);
         self.next_id += 1;
         self.voices.push(Voice {
             id: self.next_id,
             ctl,
             source,
             shift,
-            muted,
             switch: None,
             ended: false,
         });
@@ -308,9 +306,10 @@ impl Mixer {
         });
         for v in &mut self.voices {
             let want = v.ctl.wants_muted();
-            let target = v.switch.map_or(v.muted, |s| s.1);
+            let now = v.ctl.muted();
+            let target = v.switch.map_or(now, |s| s.1);
             if want != target {
-                v.switch = (want != v.muted).then_some((at, want));
+                v.switch = (want != now).then_some((at, want));
             }
         }
         let want = self.shared.want_loop.load(Ordering::Relaxed);
@@ -396,7 +395,6 @@ impl Mixer {
     fn commit_mutes(&mut self) {
         for v in &mut self.voices {
             if let Some((_, m)) = v.switch.filter(|s| s.0 <= self.handed) {
-                v.muted = m;
                 v.ctl.muted.store(m, Ordering::Relaxed);
                 v.switch = None;
             }

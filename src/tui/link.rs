@@ -3,7 +3,7 @@
 
 use crate::engine::{self, Event, Snapshot};
 use crate::tui::cmdline::Candidate;
-use crate::tui::panes::log::{Level, LogLine};
+use crate::tui::panes::log::Level;
 use crate::tui::view::{
     LatentView, LossSeries, PortsView, RollNote, RollView, TrainView, TransportView, View,
 };
@@ -127,27 +127,20 @@ fn controls_of(s: &Snapshot) -> Vec<String> {
     out
 }
 
-/// The log lines an engine event adds (training steps go to the chart, not the log).
-pub fn log_of(e: &Event) -> Vec<LogLine> {
-    let lines = |level: Level, text: &str| -> Vec<LogLine> {
-        text.lines()
-            .map(|l| LogLine {
-                level,
-                text: l.to_string(),
-            })
-            .collect()
-    };
+/// The message an engine event adds to the log, if any (training steps go to the chart, not
+/// the log); `App::push_log` splits it into lines.
+pub fn log_of(e: &Event) -> Option<(Level, &str)> {
     match e {
         Event::Log {
             level: engine::Level::Info,
             text,
-        } => lines(Level::Info, text),
+        } => Some((Level::Info, text)),
         Event::Log {
             level: engine::Level::Warn,
             text,
-        } => lines(Level::Warn, text),
-        Event::Error { text } => lines(Level::Error, text),
-        _ => Vec::new(),
+        } => Some((Level::Warn, text)),
+        Event::Error { text } => Some((Level::Error, text)),
+        _ => None,
     }
 }
 

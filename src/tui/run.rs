@@ -104,8 +104,8 @@ where
             recv(engine.events()) -> ev => match ev {
                 Ok(Event::Quit) | Err(_) => return Ok(()),
                 Ok(ev) => {
-                    for line in link::log_of(&ev) {
-                        app.push_log(line.level, line.text);
+                    if let Some((level, text)) = link::log_of(&ev) {
+                        app.push_log(level, text);
                     }
                     dirty = true;
                 }

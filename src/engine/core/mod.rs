@@ -102,8 +102,6 @@ pub(super) struct Core {
     pub live: Option<live::Live>,
     /// Voices besides the main one, and the loop.
     pub layers: layers::Layers,
-    /// When the live control command running now takes effect in the stream (`at bar|beat`).
-    pub live_quantize: crate::play::Quantize,
     /// The MIDI input `listen` captures from (`input PORT`).
     pub input_port: Option<String>,
     /// Controller maps and the external clock (`map`, `clock in`).
@@ -132,7 +130,6 @@ impl Core {
             play,
             live: None,
             layers: layers::Layers::default(),
-            live_quantize: crate::play::Quantize::Now,
             input_port: None,
             control: control::Control::default(),
             watch: None,
@@ -355,7 +352,7 @@ impl Core {
                 id,
                 command,
                 script,
-            } => self.execute(id, command, script),
+            } => self.execute(id, command, script, crate::play::Quantize::Now),
         }
     }
 
@@ -375,7 +372,14 @@ impl Core {
         });
     }
 
-    fn execute(&mut self, id: CommandId, command: Command, script: Option<(CommandId, String)>) {
+    /// Runs `command`; a live control reaches the playing stream quantized by `q` (`at bar|beat`).
+    fn execute(
+        &mut self,
+        id: CommandId,
+        command: Command,
+        script: Option<(CommandId, String)>,
+        q: crate::play::Quantize,
+    ) {
         // Commands that finish later block the queue and answer from `poll_blocker`.
         let result: Result<Option<(String, Block)>, String> = match command {
             Command::LoadCorpus { path } => self
@@ -390,7 +394,7 @@ impl Core {
                 l @ (LatentCmd::Add { .. } | LatentCmd::Interp { .. } | LatentCmd::Walk { .. }),
             ) => self.steer(l).and_then(|b| match b {
                 Some(b) => Ok(Some(("latent add".into(), b))),
-                None => self.sync_live(self.live_quantize).map(|()| None),
+                None => self.sync_live(q).map(|()| None),
             }),
             Command::Play if self.can_stream() => self.start_streaming().map(|()| None),
             Command::Play | Command::PlayPiece => match self.models.piece.is_none() {
@@ -430,9 +434,7 @@ impl Core {
             Command::At { quantum, command } => {
                 if self.streaming() && live::is_live_control(&command) {
                     // The stream itself places the change on its bar line or beat.
-                    self.live_quantize = live::quantize_of(quantum);
-                    self.execute(id, *command, script);
-                    self.live_quantize = crate::play::Quantize::Now;
+                    self.execute(id, *command, script, live::quantize_of(quantum));
                     return;
                 }
                 if self.play.is_playing() {
@@ -470,7 +472,7 @@ impl Core {
                 let live = live::is_live_control(&other);
                 self.execute_now(other)
                     .and_then(|()| match live {
-                        true => self.sync_live(self.live_quantize),
+                        true => self.sync_live(q),
                         false => Ok(()),
                     })
                     .map(|()| None)
