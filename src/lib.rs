@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod engine;
 pub mod fsx;
 pub mod generate;
+pub mod judge;
 pub mod model;
 pub mod music;
 pub mod paths;

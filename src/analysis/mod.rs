@@ -2,6 +2,7 @@
 
 pub mod attributes;
 pub mod classify;
+pub mod copies;
 pub mod dsp;
 pub mod features;
 pub mod fidelity;
@@ -11,6 +12,7 @@ pub mod metrics;
 pub mod render;
 pub mod stats;
 pub mod symbolic;
+pub mod two_sample;
 pub mod wav;
 
 /// The sample rate every audio feature is computed at (GTZAN's and librosa's default).

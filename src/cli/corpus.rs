@@ -69,6 +69,7 @@ pub fn stats(dir: &Path, tokenizer: TokenizerName, json: bool, cache: bool) -> R
         eprintln!("warning: {line}");
     }
     let vocab = corpus.vocab();
+    let split = corpus.split_report(improv::train::TrainConfig::default().val_fraction);
     if json {
         println!(
             "{}",
@@ -85,6 +86,7 @@ pub fn stats(dir: &Path, tokenizer: TokenizerName, json: bool, cache: bool) -> R
                 "vocab": vocab.len(),
                 "styles": corpus.styles(),
                 "duration_s": (corpus.seconds() * 10.0).round() / 10.0,
+                "split": split,
                 "seconds": r.seconds,
             })
         );
@@ -108,6 +110,19 @@ pub fn stats(dir: &Path, tokenizer: TokenizerName, json: bool, cache: bool) -> R
         );
         println!("styles     {}", corpus.styles().join(", "));
         println!("duration   {hours:.1} h");
+        println!(
+            "split      {} groups of near-duplicates ({} pieces grouped, largest {}); {} train, {} held out ({:.0} %)",
+            split.groups,
+            split.grouped_pieces,
+            split.largest_group,
+            split.train_pieces,
+            split.validation_pieces,
+            split.val_fraction * 100.0
+        );
+        println!(
+            "           the old per-path split held out {} pieces, {} of them with a near-duplicate in training",
+            split.old_split_validation, split.old_split_leaked
+        );
         println!("took       {:.3} s", r.seconds);
     }
     Ok(())

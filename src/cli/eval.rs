@@ -24,6 +24,7 @@ use improv::corpus::{Corpus, LoadOptions, Split};
 use improv::generate::piece::{self, GenerateOptions, Mode};
 use improv::generate::recon::reconstruction;
 use improv::generate::sample::Sampling;
+use improv::judge::{self, max_tokens, JudgeOptions, Judgement};
 use improv::model::checkpoint::{self, CheckpointMeta};
 use improv::model::ngram::KneserNey;
 use improv::music::tokens::Token;
@@ -61,6 +62,16 @@ pub struct EvalArgs {
     /// have style tokens (`improv train --tokens full`) and the classifier a label for each.
     #[arg(long)]
     genre: Option<PathBuf>,
+    /// Excerpts per side of the two-sample test (held-out real against generated; at least 300
+    /// for a figure worth quoting).
+    #[arg(long, default_value_t = 320)]
+    pieces: usize,
+    /// Grouped cross-validation folds of the two-sample test.
+    #[arg(long, default_value_t = 8)]
+    folds: usize,
+    /// Skip the judgement against held-out music (two-sample test, sub-corpora, copies).
+    #[arg(long)]
+    no_judge: bool,
     #[arg(long)]
     json: bool,
 }
@@ -69,12 +80,6 @@ pub struct EvalArgs {
 /// ends `bars + 1` bars later: what `generate_ids` returns after the empty primer.
 fn passage<'a>(ids: &'a [u32], bar_at: &[usize], start: usize, bars: usize) -> &'a [u32] {
     &ids[bar_at[start] + 1..bar_at[start + bars + 1]]
-}
-
-/// The most tokens a piece of `bars + 1` bars may take: 200 a bar, about ten times the corpus's
-/// average, so a decoder stuck without a bar line (arg-max often is) still ends.
-fn max_tokens(bars: usize) -> usize {
-    200 * (bars + 1)
 }
 
 /// `n` bar-aligned passages of training pieces, picked at random by `seed`.
@@ -109,41 +114,6 @@ fn training_set(
             Some(passage(ids, bar_at, start, bars).to_vec())
         })
         .collect()
-}
-
-/// Samples from the n-gram model after `primer` the way `generate_ids` samples from a VAE:
-/// stop at the bar line that would start bar `bars + 1`.
-fn ngram_piece(
-    kn: &KneserNey,
-    meta: &CheckpointMeta,
-    primer: &[u32],
-    bars: usize,
-    seed: u64,
-) -> Vec<u32> {
-    let mut rng = Rng::new(seed);
-    let mut ctx = primer.to_vec();
-    let (mut out, mut seen) = (Vec::new(), 0usize);
-    while out.len() < max_tokens(bars) {
-        let probs: Vec<f64> = (0..kn.vocab as u32).map(|w| kn.prob(&ctx, w)).collect();
-        let mut u = rng.unit() * probs.iter().sum::<f64>();
-        let mut id = probs.len() as u32 - 1;
-        for (w, p) in probs.iter().enumerate() {
-            if u < *p {
-                id = w as u32;
-                break;
-            }
-            u -= p;
-        }
-        if let Some(Token::Bar { .. }) = meta.vocab.token(id) {
-            if seen >= bars {
-                break;
-            }
-            seen += 1;
-        }
-        out.push(id);
-        ctx.push(id);
-    }
-    out
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -212,14 +182,18 @@ pub fn run(a: EvalArgs) -> Result<()> {
     );
     let ngram: Vec<Vec<u32>> = (0..a.samples)
         .into_par_iter()
-        .map(|i| ngram_piece(&kn, &meta, &primer, a.bars, a.seed ^ (i as u64 + 1) << 20))
+        .map(|i| {
+            let seed = a.seed ^ (i as u64 + 1) << 20;
+            judge::ngram_continuation(&kn, &meta, &primer, a.bars, max_tokens(a.bars), seed)
+        })
         .collect();
     let temp_label = format!("generated (T={})", a.temperature);
+    let ngram_label = format!("{}-gram KN", a.ngram_order);
     let sets: [(&str, &str, &[Vec<u32>]); 4] = [
         ("generated", temp_label.as_str(), &generated),
         ("argmax", "arg-max", &argmax),
         ("training", "training set", &training),
-        ("ngram", "5-gram KN", &ngram),
+        ("ngram", ngram_label.as_str(), &ngram),
     ];
     let metrics_of = |pieces: &[Vec<u32>]| -> Vec<[f64; 10]> {
         pieces
@@ -283,6 +257,23 @@ pub fn run(a: EvalArgs) -> Result<()> {
         "repetition_rate": within("repetition_rate"), "pc_entropy": within("pc_entropy"),
         "temperature": a.temperature, "top_p": a.top_p, "samples": a.samples, "seed": a.seed,
     });
+    let judgement = if a.no_judge {
+        None
+    } else {
+        let opts = JudgeOptions {
+            pieces: a.pieces,
+            bars: a.bars,
+            folds: a.folds,
+            seed: a.seed,
+            sampling: sampling.clone(),
+            ngram_order: a.ngram_order,
+            val_fraction,
+        };
+        Some(
+            judge::judge(&model, &meta, &corpus, &opts)
+                .with_context(|| format!("eval: {}", dir.display()))?,
+        )
+    };
     let fidelity = match &classifier {
         Some(clf) => {
             let opts = FidelityOptions {
@@ -306,6 +297,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
             println!("{r}");
         }
         println!("{summary}");
+        if let Some(j) = &judgement {
+            println!("{}", json!({ "judge": j }));
+        }
         if let Some(f) = &fidelity {
             super::genre::print_fidelity(f, true)?;
         }
@@ -361,6 +355,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
             }
         );
     }
+    if let Some(j) = &judgement {
+        print_judgement(j, a.ngram_order);
+    }
     if let Some(f) = &fidelity {
         println!(
             "genre fidelity ({} pieces per style, classifier {}; ceiling: held-out pieces of {}):",
@@ -374,4 +371,51 @@ pub fn run(a: EvalArgs) -> Result<()> {
         super::genre::print_fidelity(f, false)?;
     }
     Ok(())
+}
+
+/// The judgement as text: the headline and its two sanity figures first.
+fn print_judgement(j: &Judgement, order: usize) {
+    let s = &j.split;
+    println!(
+        "judged on held-out music: {} excerpts ({} pieces; 1 primer bar + {} bars each) of the grouped split ({} groups, {} held-out pieces; the old per-path split leaked {} of its {})",
+        j.excerpts, j.excerpt_pieces, j.bars, s.groups, s.validation_pieces, s.old_split_leaked, s.old_split_validation
+    );
+    let pct = |x: f64| x * 100.0;
+    println!(
+        "two-sample test (random forest, {} grouped folds; 50 % = indistinguishable): generated {:.1} %; sanity: real vs real {:.1} % (must be 50 ± 5), {order}-gram KN {:.1} % (must be >= 80)",
+        j.generated.folds,
+        pct(j.generated.accuracy),
+        pct(j.real_vs_real.accuracy),
+        pct(j.ngram.accuracy)
+    );
+    let c = &j.copies;
+    println!(
+        "two-bar spans found verbatim in the training set: generated {:.1} % of {}, held-out real {:.1} % of {}, {order}-gram KN {:.1} % of {}",
+        pct(c.generated.share),
+        c.generated.spans,
+        pct(c.held_out.share),
+        c.held_out.spans,
+        pct(c.ngram.share),
+        c.ngram.spans
+    );
+    println!(
+        "variety (mean pairwise feature distance): generated {:.2}, held-out real {:.2} (ratio {:.2}), {order}-gram KN {:.2}",
+        c.variety_generated, c.variety_held_out, c.variety_ratio, c.variety_ngram
+    );
+    println!("per sub-corpus, generated against held-out (overlap / KL):");
+    for sc in &j.sub_corpora {
+        let cells: Vec<String> = sc
+            .metrics
+            .iter()
+            .map(|(m, (o, k))| format!("{m} {o:.2}/{k:.2}"))
+            .collect();
+        println!(
+            "  {:<10} {:>4} excerpts, lowest overlap {:.2} ({}): {}",
+            sc.name,
+            sc.pieces,
+            sc.min_overlap,
+            sc.worst_metric,
+            cells.join(", ")
+        );
+    }
 }

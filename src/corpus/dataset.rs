@@ -1,30 +1,10 @@
-//! From pieces to training data: the train/validation split (by a stable hash of the path, never
-//! by window), the vocabulary, and windows of N+1 token ids with transposition augmentation on
+//! From pieces to training data: the pieces on each side of the split (by group of
+//! near-duplicates, never by window: see [`super::split`]), the vocabulary, and windows of N+1 token ids with transposition augmentation on
 //! the training split only. A piece that starts with a style token is conditioned in every
 //! window, not only its first: see [`Corpus::windows`].
 
-use super::{Corpus, Piece};
+use super::{Corpus, Piece, Split};
 use crate::music::tokens::{Token, Vocab};
-
-/// Which side of the split a piece is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Validation,
-}
-
-impl Split {
-    /// The split of a piece by its relative path: stable across runs, machines and corpus edits.
-    pub fn of_path(path: &str, val_fraction: f64) -> Split {
-        let h = blake3::hash(path.as_bytes());
-        let x = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
-        if (x as f64 / u64::MAX as f64) < val_fraction {
-            Split::Validation
-        } else {
-            Split::Train
-        }
-    }
-}
 
 /// Training examples: `count` windows of `len` ids each, stored flat.
 #[derive(Clone, Debug, Default)]

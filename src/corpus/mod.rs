@@ -3,11 +3,13 @@
 
 mod cache;
 mod dataset;
+pub mod split;
 mod styles;
 
-pub use dataset::{Split, Windows};
+pub use dataset::Windows;
+pub use split::{Split, SplitReport};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -65,11 +67,21 @@ pub struct Piece {
     pub tokens: Vec<Token>,
     pub notes: usize,
     pub seconds: f64,
+    /// The group of near-duplicates this piece belongs to (see [`split`]): the whole group
+    /// falls on one side of the split.
+    #[serde(default)]
+    pub group: String,
 }
 
 impl Piece {
     pub fn split(&self, val_fraction: f64) -> Split {
-        Split::of_path(&self.path, val_fraction)
+        Split::of_key(&self.group, val_fraction)
+    }
+
+    /// The sub-corpus a piece belongs to, for per-sub-corpus figures: its style label (a genre,
+    /// or the top folder such as `classical` or `folk`), else `all`.
+    pub fn sub_corpus(&self) -> &str {
+        self.style.as_deref().unwrap_or("all")
     }
 }
 
@@ -108,6 +120,8 @@ pub(crate) enum FileResult {
         notes: usize,
         seconds: f64,
         warnings: Vec<String>,
+        /// [`split::melody_fingerprint`] of the notes read, for grouping near-duplicates.
+        fingerprint: Vec<u32>,
     },
     Failed(String),
 }
@@ -123,6 +137,7 @@ fn read_one(bytes: &[u8], style: Option<&str>, tokenizer: &dyn Tokenizer) -> Fil
                 notes: read.seq.notes.len(),
                 seconds: read.seq.duration_secs(),
                 warnings: read.warnings(),
+                fingerprint: split::melody_fingerprint(&read.seq),
             },
             Err(e) => FileResult::Failed(e.to_string()),
         },
@@ -197,6 +212,7 @@ impl Corpus {
             files.truncate(limit);
         }
         let labels = styles::labels(root, &files, &manifests)?;
+        let (labels, grooves) = (labels.styles, labels.grooves);
         let tokenizer = opts.tokenizer.build();
         let fingerprint = opts.tokenizer.fingerprint();
         let cache = opts
@@ -229,6 +245,7 @@ impl Corpus {
         };
         let mut seen: HashSet<String> = HashSet::new();
         let mut pieces = Vec::new();
+        let mut prints: Vec<Vec<u32>> = Vec::new();
         let mut fresh = Vec::new();
         for (rel, style, r) in results {
             let shown = root.join(&rel).display().to_string();
@@ -253,6 +270,7 @@ impl Corpus {
                     notes,
                     seconds,
                     warnings,
+                    fingerprint,
                 } => {
                     report
                         .warnings
@@ -265,7 +283,9 @@ impl Corpus {
                         tokens,
                         notes,
                         seconds,
+                        group: String::new(),
                     });
+                    prints.push(fingerprint);
                 }
                 FileResult::Failed(problem) => report.failed.push(format!("{shown}: {problem}")),
             }
@@ -278,6 +298,19 @@ impl Corpus {
                     report.warnings.push(format!("token cache not saved: {e}"));
                 }
             }
+        }
+        let members: Vec<split::Member> = pieces
+            .iter()
+            .zip(&prints)
+            .map(|(p, f)| split::Member {
+                path: &p.path,
+                groove: grooves.get(&p.path).map(String::as_str),
+                fingerprint: f,
+            })
+            .collect();
+        let keys = split::group_keys(&members);
+        for (p, key) in pieces.iter_mut().zip(keys) {
+            p.group = key;
         }
         report.seconds = t0.elapsed().as_secs_f64();
         Ok(Corpus {
@@ -298,6 +331,45 @@ impl Corpus {
 
     pub fn seconds(&self) -> f64 {
         self.pieces.iter().map(|p| p.seconds).sum()
+    }
+
+    /// How the grouped split falls at `val_fraction`, and how many pieces the old per-path
+    /// split held out although a near-duplicate was trained on.
+    pub fn split_report(&self, val_fraction: f64) -> SplitReport {
+        let mut sizes: HashMap<&str, usize> = HashMap::new();
+        for p in &self.pieces {
+            *sizes.entry(&p.group).or_default() += 1;
+        }
+        let mut old_trained: HashSet<&str> = HashSet::new();
+        for p in &self.pieces {
+            if Split::of_path(&p.path, val_fraction) == Split::Train {
+                old_trained.insert(&p.group);
+            }
+        }
+        let old_val: Vec<&Piece> = self
+            .pieces
+            .iter()
+            .filter(|p| Split::of_path(&p.path, val_fraction) == Split::Validation)
+            .collect();
+        let validation = self
+            .pieces
+            .iter()
+            .filter(|p| p.split(val_fraction) == Split::Validation)
+            .count();
+        SplitReport {
+            val_fraction,
+            pieces: self.pieces.len(),
+            groups: sizes.len(),
+            grouped_pieces: sizes.values().filter(|&&n| n > 1).sum(),
+            largest_group: sizes.values().copied().max().unwrap_or(0),
+            train_pieces: self.pieces.len() - validation,
+            validation_pieces: validation,
+            old_split_validation: old_val.len(),
+            old_split_leaked: old_val
+                .iter()
+                .filter(|p| old_trained.contains(p.group.as_str()))
+                .count(),
+        }
     }
 
     /// Style labels present, sorted.

@@ -12,19 +12,28 @@ use super::CorpusError;
 struct Entry {
     file: String,
     label: Option<String>,
+    /// The MMA groove a genre piece was rendered from (grouped by family in the split).
+    groove: Option<String>,
 }
 
-/// The style of every file (by relative path) that has one.
+/// The style and groove of every file (by relative path) that has one.
+#[derive(Default)]
+pub(crate) struct Labels {
+    pub styles: HashMap<String, String>,
+    pub grooves: HashMap<String, String>,
+}
+
+/// The style (and groove, from a manifest) of every file that has one.
 pub(crate) fn labels(
     root: &Path,
     files: &[(String, PathBuf)],
     manifests: &[PathBuf],
-) -> Result<HashMap<String, String>, CorpusError> {
-    let mut out = HashMap::new();
+) -> Result<Labels, CorpusError> {
+    let mut out = Labels::default();
     // Folder layout first; manifests override it.
     for (rel, _) in files {
         if let Some((top, _)) = rel.split_once('/') {
-            out.insert(rel.clone(), top.to_string());
+            out.styles.insert(rel.clone(), top.to_string());
         }
     }
     for m in manifests {
@@ -48,8 +57,12 @@ pub(crate) fn labels(
             })
             .unwrap_or_default();
         for e in entries {
+            let rel = format!("{prefix}{}", e.file);
+            if let Some(groove) = e.groove {
+                out.grooves.insert(rel.clone(), groove);
+            }
             if let Some(label) = e.label {
-                out.insert(format!("{prefix}{}", e.file), label);
+                out.styles.insert(rel, label);
             }
         }
     }
