@@ -1,7 +1,7 @@
 //! improv: live-coding music with machine learning, as a library.
 //!
 //! The core (`music`, `corpus`) is pure data and files; nothing here knows about terminals, ports or
-//! sound cards. See ARCHITECTURE.md in the project's shared notes for the module map.
+//! sound cards. See docs/ARCHITECTURE.md for the module map, the threads and what may import what.
 
 pub mod analysis;
 pub mod audio;
