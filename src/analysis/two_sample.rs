@@ -134,8 +134,10 @@ mod tests {
     #[test]
     fn a_group_never_trains_and_tests_at_once() {
         // Each group is four near-copies of its own random point, all on one side: a forest
-        // that saw a group in training would recognise its copies in testing; grouped folds
-        // leave it nothing to go on but the (identical) distributions.
+        // that saw a group in training would recognise its copies in testing (near 100 %);
+        // grouped folds leave it nothing to go on but the (identical) distributions. (With no
+        // signal, grouped folds land a little under chance: holding a group out tilts the
+        // training fold towards the other side.)
         let mut rng = Rng::new(5);
         let (mut a, mut b, mut ga, mut gb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for g in 0..160u64 {
@@ -163,6 +165,6 @@ mod tests {
             8,
             2,
         );
-        assert!((r.accuracy - 0.5).abs() < 0.1, "{}", r.accuracy);
+        assert!(r.accuracy < 0.65, "{}", r.accuracy);
     }
 }
