@@ -12,7 +12,8 @@ use crate::rng::Rng;
 pub struct Excerpt {
     /// The piece's group of near-duplicates, hashed: excerpts of one group share a fold.
     pub group: u64,
-    pub piece_group: u64,
+    /// The piece's index in the corpus.
+    pub piece: usize,
     /// The piece's style label (classical, folk, a genre).
     pub sub_corpus: String,
     /// The piece's folder (`classical/bach`): training excerpts are matched to held-out ones by it.
@@ -117,7 +118,7 @@ impl<'a> Encoded<'a> {
         }
         Some(Excerpt {
             group: p.group,
-            piece_group: p.group,
+            piece: k,
             sub_corpus: p.sub_corpus.clone(),
             source: p.source.clone(),
             primer,

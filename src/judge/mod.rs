@@ -343,7 +343,7 @@ pub fn judge(
         variety_ngram: copies::variety(&ngram_x, &scale),
         variety_ratio: variety_generated / variety_held_out.max(1e-12),
     };
-    let mut sources: Vec<u64> = held.iter().map(|e| e.piece_group).collect();
+    let mut sources: Vec<usize> = held.iter().map(|e| e.piece).collect();
     sources.sort_unstable();
     sources.dedup();
     Ok(Judgement {
