@@ -190,7 +190,7 @@ pub fn continuation(meta: &CheckpointMeta, primer: &[u32], cont: &[u32]) -> Note
             .iter()
             .filter(|n| n.start >= cut - 1e-9)
             .map(|n| {
-                let mut n = n.clone();
+                let mut n = *n;
                 n.start -= cut;
                 n
             })
