@@ -34,12 +34,20 @@ fn eval_prints_four_sets_and_a_summary() {
             "2",
             "--windows",
             "64",
+            "--pieces",
+            "40",
             "--json",
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = lines(&o);
-    assert_eq!(v.len(), 5);
+    assert_eq!(v.len(), 6);
+    let judged = &v[5]["judge"];
+    assert_eq!(judged["excerpts"], 40);
+    for test in ["generated", "ngram", "real_vs_real"] {
+        let acc = judged[test]["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{test}: {acc}");
+    }
     let sets: Vec<&str> = v[..4].iter().map(|r| r["set"].as_str().unwrap()).collect();
     assert_eq!(sets, ["generated", "argmax", "training", "ngram"]);
     for r in &v[..4] {
@@ -100,6 +108,7 @@ fn eval_genre_adds_one_fidelity_row_per_style() {
         "1",
         "--windows",
         "16",
+        "--no-judge",
         "--genre",
         clf.to_str().unwrap(),
     ];

@@ -155,6 +155,17 @@ fn the_checkpoints_styles_are_what_its_training_pieces_say() {
         &improv::corpus::LoadOptions::new(meta.tokenizer.clone()),
     )
     .unwrap();
-    let infos = improv::generate::palette::style_infos(&corpus, &meta.vocab, 0.1);
+    // The bundled checkpoint predates the grouped split: its training pieces are those of the
+    // old per-path split, which is the grouped split with every piece its own group.
+    let mut by_path = corpus.clone();
+    for p in &mut by_path.pieces {
+        p.group = p.path.clone();
+    }
+    let infos = improv::generate::palette::style_infos(&by_path, &meta.vocab, 0.1);
     assert_eq!(infos, meta.styles);
+    // Under the grouped split some styles' training pieces differ, and so would their palettes.
+    assert_ne!(
+        improv::generate::palette::style_infos(&corpus, &meta.vocab, 0.1),
+        meta.styles
+    );
 }

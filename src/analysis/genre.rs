@@ -12,7 +12,6 @@ use super::classify::{argmax, Kind, MelLayout, Model, Standardizer};
 use super::render::{RenderError, Renderer};
 use super::stats::mean_std;
 use super::{features, mel, symbolic, wav};
-use crate::corpus::split::groove_family;
 use crate::music::{midi, NoteSeq};
 
 /// Folds of the grouped cross-validation.
@@ -47,7 +46,7 @@ pub enum Features {
 pub struct Item {
     pub path: PathBuf,
     pub label: String,
-    /// The groove family (genres) or composer (classical) it belongs to.
+    /// The groove (genres) or composer (classical) it belongs to.
     pub group: String,
     pub fold: usize,
 }
@@ -62,8 +61,7 @@ struct ManifestEntry {
 }
 
 /// Finds the labelled pieces under `data`: `genres/manifest.json` (or `manifest.json`) and,
-/// when present, `classical/<composer>/`. Fold i holds out the i-th groove family of every genre
-/// (variants such as `metal1A`/`metal1B` share their patterns, as in the corpus split) and
+/// when present, `classical/<composer>/`. Fold i holds out the i-th groove of every genre and
 /// every 8th composer (every 8th piece when there are fewer than 8 composers). At most `per_label` pieces per label, taken round-robin over groups.
 pub fn discover(data: &Path, per_label: Option<usize>) -> Result<Vec<Item>, GenreError> {
     let bad = |problem: String| GenreError::Data {
@@ -84,7 +82,7 @@ pub fn discover(data: &Path, per_label: Option<usize>) -> Result<Vec<Item>, Genr
         grooves
             .entry(e.label.clone())
             .or_default()
-            .push(groove_family(&e.groove));
+            .push(e.groove.clone());
     }
     for g in grooves.values_mut() {
         g.sort();
@@ -93,16 +91,15 @@ pub fn discover(data: &Path, per_label: Option<usize>) -> Result<Vec<Item>, Genr
     for e in entries.iter().filter(|e| e.error.is_none()) {
         let path = genres.join(&e.file);
         if path.is_file() {
-            let family = groove_family(&e.groove);
             let fold = grooves[&e.label]
                 .iter()
-                .position(|g| *g == family)
+                .position(|g| *g == e.groove)
                 .unwrap_or(0)
                 % FOLDS;
             items.push(Item {
                 path,
                 label: e.label.clone(),
-                group: family,
+                group: e.groove.clone(),
                 fold,
             });
         }

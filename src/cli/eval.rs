@@ -269,10 +269,17 @@ pub fn run(a: EvalArgs) -> Result<()> {
             ngram_order: a.ngram_order,
             val_fraction,
         };
-        Some(
-            judge::judge(&model, &meta, &corpus, &opts)
-                .with_context(|| format!("eval: {}", dir.display()))?,
-        )
+        match judge::judge(&model, &meta, &corpus, &opts) {
+            Ok(j) => Some(j),
+            // The other figures stand without it; say why it is missing and how to get it.
+            Err(e @ judge::JudgeError::TooFew { .. }) => {
+                eprintln!(
+                    "eval: not judged against held-out music: {e} (use a larger --corpus, shorter --bars or fewer --pieces)"
+                );
+                None
+            }
+            Err(e) => return Err(e).with_context(|| format!("eval: {}", dir.display())),
+        }
     };
     let fidelity = match &classifier {
         Some(clf) => {
