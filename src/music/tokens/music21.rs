@@ -77,7 +77,7 @@ pub(super) fn elements(seq: &NoteSeq, window_beats: f64) -> Vec<Vec<u8>> {
         }
         let (on, off, p) = timed[i];
         let mut chord = vec![p];
-        let mut last_off = off;
+        let mut last = (on, off);
         for j in i + 1..timed.len() {
             let (on_j, off_j, p_j) = timed[j];
             if ((on_j - on).abs() as f64) >= tolerance {
@@ -89,10 +89,12 @@ pub(super) fn elements(seq: &NoteSeq, window_beats: f64) -> Vec<Vec<u8>> {
             }
             gathered[j] = true;
             chord.push(p_j);
-            last_off = off_j;
+            last = (on_j, off_j);
         }
-        // A chord lasts from its first note's onset to its last gathered note's end.
-        raw.push((on, last_off, chord));
+        // A chord stands at its first note's onset but lasts as long as its last gathered note
+        // (music21 10 takes both times from that note and uses only its length; its source calls
+        // this a bug it keeps for now).
+        raw.push((on, on + last.1 - last.0, chord));
     }
 
     // The part sorted as music21 sorts it (onset, grace notes first, then creation order), with
