@@ -483,11 +483,65 @@ fn round7(x: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn text(seq: &NoteSeq) -> Vec<String> {
+        elements(seq, 0.25)
+            .iter()
+            .map(|p| match p[..] {
+                [p] => crate::music::pitch::name_with_octave(p),
+                _ => crate::music::pitch::normal_order_name(crate::music::pitch::pc_mask(
+                    p.iter().copied(),
+                )),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tied_piece_follows_the_notes_that_start_on_the_downbeat() {
+        // music21 (10.5) reads this piece, written by music21, as G3 C4 4.7 C4 A4.
+        let seq = NoteSeq::from_notes(
+            vec![
+                Note::new(55, 80, 0.0, 3.0),
+                Note::new(60, 80, 3.0, 2.0),
+                Note::new(64, 80, 4.0, 1.0),
+                Note::new(67, 80, 4.0, 1.0),
+                Note::new(69, 80, 5.0, 1.0),
+            ],
+            120.0,
+        );
+        assert_eq!(text(&seq), ["G3", "C4", "4.7", "C4", "A4"]);
+    }
+
+    #[test]
+    fn chords_are_gathered_in_ticks_and_last_as_their_last_note() {
+        // A5 then G5 a 32nd later: one chord, whose length is G5's (a quarter of a beat), so it
+        // ends before the bar line at beat 2 and is not tied over it.
+        let mut seq = NoteSeq::from_notes(
+            vec![
+                Note::new(81, 80, 881.0 / 480.0, 79.0 / 480.0),
+                Note::new(79, 80, 961.0 / 480.0, 119.0 / 480.0),
+                Note::new(79, 80, 1201.0 / 480.0, 119.0 / 480.0),
+            ],
+            120.0,
+        );
+        seq.time_sigs[0].numerator = 2;
+        assert_eq!(text(&seq), ["7.9", "G5"]);
+        // Onsets exactly a quarter beat apart stay apart, though in beats (961 - 841) / 480
+        // comes out just under 0.25.
+        let seq = NoteSeq::from_notes(
+            vec![
+                Note::new(76, 80, 841.0 / 480.0, 119.0 / 480.0),
+                Note::new(81, 80, 961.0 / 480.0, 119.0 / 480.0),
+            ],
+            120.0,
+        );
+        assert_eq!(text(&seq), ["E5", "A5"]);
+    }
+
     #[test]
     fn quantization_prefers_quarters_on_ties_and_fills_gaps() {
         assert_eq!(best_match(0.26, true, 0.0).0, 12);
         assert_eq!(best_match(0.32, true, 0.0).0, 16);
-        // Halfway between 1/4 and 1/3 both err alike; the finer... the smaller tick wins.
+        // Halfway between 1/4 and 1/3 both grids err alike, and the smaller unit wins.
         assert_eq!(best_match(7.0 / 24.0, true, 0.0).0, 12);
         // A length never quantizes to nothing unless it is a grace note's.
         assert_eq!(best_match(0.01, false, 0.0).0, 12);
