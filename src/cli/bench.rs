@@ -228,9 +228,8 @@ fn corpus(
     report(&mut opts, "warm", Some(cache.path().to_path_buf()))?;
 
     if let Some(python) = peer {
-        let script = peer_script.unwrap_or_else(|| {
-            improv::paths::bundle_root().join("peers/music21_tokenize.py")
-        });
+        let script = peer_script
+            .unwrap_or_else(|| improv::paths::bundle_root().join("peers/music21_tokenize.py"));
         let mut cmd = Command::new(&python);
         cmd.arg(&script).arg(dir);
         if let Some(n) = limit {
