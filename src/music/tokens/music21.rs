@@ -200,10 +200,12 @@ pub(super) fn elements(seq: &NoteSeq, window_beats: f64) -> Vec<Vec<u8>> {
     };
     for &e in &sorted_elements {
         let el = &elements[e];
-        let Some(m) = measures
-            .iter_mut()
-            .rev()
-            .find(|m| m.offset <= el.offset && el.offset < m.offset + bar_at(m.offset))
+        // Measures are in order: the one that starts last at or before the element holds it.
+        let at = measures.partition_point(|m| m.offset <= el.offset);
+        let Some(m) = at
+            .checked_sub(1)
+            .map(|k| &mut measures[k])
+            .filter(|m| el.offset < m.offset + bar_at(m.offset))
         else {
             // Only a note of no length at the very end lands outside every measure; music21
             // stores it at the part's end, where partitionByInstrument leaves it out.

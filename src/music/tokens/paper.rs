@@ -1,5 +1,7 @@
-//! The seed paper's tokens: one per onset, a note by its name (`F2`), notes starting together
-//! by their pitch classes in normal order (`7.11.2`). Rhythm is dropped, as in the paper.
+//! The seed paper's tokens, as music21 reads them from MIDI (see `music21.rs`): a note by its name
+//! (`F2`), notes music21 gathers into a chord by their pitch classes in normal order (`7.11.2`),
+//! and a note held over a bar line once more per bar, as music21's tied notes. Rhythm is dropped,
+//! as in the paper.
 
 use serde::{Deserialize, Serialize};
 
