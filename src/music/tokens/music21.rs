@@ -476,8 +476,14 @@ fn nearest_multiple(n: f64, unit: f64) -> (i64, f64) {
     }
 }
 
-/// Python's `round(x, 7)`: Rust's exact decimal formatting rounds the same way.
+/// Python's `round(x, 7)`, which rounds the exact binary value. Scaling by 10^7 and rounding
+/// agrees with it except within float error of a half; there Rust's exact decimal formatting,
+/// which rounds the same way as Python, decides (slower, so only there).
 fn round7(x: f64) -> f64 {
+    let y = x * 1e7;
+    if ((y - y.trunc()).abs() - 0.5).abs() > 1e-6 {
+        return y.round() / 1e7;
+    }
     format!("{x:.7}").parse().unwrap_or(x)
 }
 
@@ -546,6 +552,9 @@ mod tests {
         // Halfway between 1/4 and 1/3 both grids err alike, and the smaller unit wins.
         assert_eq!(best_match(7.0 / 24.0, true, 0.0).0, 12);
         // A length never quantizes to nothing unless it is a grace note's.
+        assert_eq!(round7(0.041_666_666_7), 0.041_666_7);
+        assert_eq!(round7(0.000_000_05), 0.0);
+        assert_eq!(round7(0.000_000_15), 0.000_000_1);
         assert_eq!(best_match(0.01, false, 0.0).0, 12);
         assert_eq!(best_match(0.0, true, 0.0).0, 0);
     }
