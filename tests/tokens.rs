@@ -70,39 +70,53 @@ fn chorale_chords_are_in_normal_order() {
 }
 
 #[test]
-fn paper_tokens_match_the_music21_pipeline_on_folk_tunes() {
-    // Made by ../shared/peers/music21_tokenize.py on the first 25 bundled O'Neill tunes.
+fn paper_tokens_match_the_music21_pipeline_on_every_folk_collection() {
+    // Made by peers/music21_tokenize.py (music21 10.5) on 25 evenly spaced tunes of each folk
+    // collection: bundled O'Neill tunes, and Ryan's Mammoth, Aird's Airs and misc. folk tunes
+    // copied into tests/fixtures/folk/ (its README says how they were picked).
     let tk = PaperTokenizer::new(PaperConfig::default());
-    let (mut files, mut equal, mut tokens, mut same) = (0, 0, 0, 0);
+    // collection -> (files, files equal)
+    let mut per: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for line in fixture("music21_paper_tokens.jsonl").lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let Some(file) = v["file"].as_str() else {
-            continue;
-        };
+        let file = v["file"].as_str().unwrap();
         let theirs: Vec<&str> = v["tokens"]
             .as_array()
             .unwrap()
             .iter()
             .map(|t| t.as_str().unwrap())
             .collect();
-        let seq = midi::read_file(&data("folk/oneills1850").join(file))
-            .unwrap()
-            .seq;
+        let seq = midi::read_file(&root().join(file)).unwrap().seq;
         let ours: Vec<String> = tk
             .encode(&seq, None)
             .unwrap()
             .iter()
             .map(|t| t.to_string())
             .collect();
-        files += 1;
-        equal += (ours == theirs) as usize;
-        tokens += theirs.len();
-        same += ours.iter().zip(&theirs).filter(|(a, b)| a == b).count();
+        let collection = Path::new(file)
+            .parent()
+            .and_then(|p| p.file_name())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let e = per.entry(collection).or_default();
+        e.0 += 1;
+        e.1 += (ours == theirs) as usize;
     }
-    assert_eq!(files, 25);
-    // The rest differ where music21 drops a tune's accompaniment track or splits voices.
-    assert!(equal >= 20, "{equal} of {files} files equal");
-    assert!(same as f64 >= 0.85 * tokens as f64, "{same} of {tokens}");
+    let names: Vec<&str> = per.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["airdsAirs", "miscFolk", "oneills1850", "ryansMammoth"]
+    );
+    for (collection, (files, equal)) in &per {
+        assert_eq!(*files, 25, "{collection}");
+        // On the full collections 98-100 % of files match (BENCHMARKS.md); what still differs
+        // needs what a NoteSeq does not keep (track names, unpaired note-ons, per-track meters).
+        assert!(
+            *equal as f64 >= 0.95 * *files as f64,
+            "{collection}: {equal} of {files} files equal"
+        );
+    }
 }
 
 /// A piece snapped to the event grid: onsets and ends to 1/12 beat, velocities to their bin.

@@ -26,7 +26,7 @@ pub enum BenchCmd {
         /// Only the first N files in path order.
         #[arg(long)]
         limit: Option<usize>,
-        /// Also run the music21 peer (../shared/peers/music21_tokenize.py) with this Python on
+        /// Also run the music21 peer (peers/music21_tokenize.py) with this Python on
         /// the same files, and report the speed ratio and token agreement.
         #[arg(long)]
         peer: Option<PathBuf>,
@@ -228,9 +228,8 @@ fn corpus(
     report(&mut opts, "warm", Some(cache.path().to_path_buf()))?;
 
     if let Some(python) = peer {
-        let script = peer_script.unwrap_or_else(|| {
-            improv::paths::bundle_root().join("../shared/peers/music21_tokenize.py")
-        });
+        let script = peer_script
+            .unwrap_or_else(|| improv::paths::bundle_root().join("peers/music21_tokenize.py"));
         let mut cmd = Command::new(&python);
         cmd.arg(&script).arg(dir);
         if let Some(n) = limit {

@@ -33,6 +33,20 @@ pub enum CorpusCmd {
         #[arg(long)]
         json: bool,
     },
+    /// How often the paper tokenizer gives exactly music21's tokens: reads the JSON lines that
+    /// `peers/music21_tokenize.py DIR` prints and tokenizes the same files under `dir`.
+    Music21 {
+        /// The peer's output (`{"file", "tokens"}` per line; its summary line is skipped).
+        reference: PathBuf,
+        /// The folder the peer was run on (its file names are relative to it).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Print this many differing files, each from its first differing token.
+        #[arg(long, default_value_t = 0)]
+        show: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Read a file, tokenize it (event tokens), decode the tokens and write the result.
     Roundtrip {
         file: PathBuf,
@@ -54,6 +68,12 @@ pub fn run(cmd: CorpusCmd) -> Result<()> {
             tokenizer,
             json,
         } => show(&file, tokenizer.config(), json),
+        CorpusCmd::Music21 {
+            reference,
+            dir,
+            show,
+            json,
+        } => music21(&reference, &dir, show, json),
         CorpusCmd::Roundtrip { file, out } => roundtrip(&file, &out),
     }
 }
@@ -145,6 +165,80 @@ fn show(file: &Path, config: TokenizerConfig, json: bool) -> Result<()> {
         );
     } else {
         println!("{}", text.join(" "));
+    }
+    Ok(())
+}
+
+fn music21(reference: &Path, dir: &Path, show: usize, json: bool) -> Result<()> {
+    let text = std::fs::read_to_string(reference)
+        .with_context(|| format!("cannot read {}", reference.display()))?;
+    let tk = TokenizerConfig::by_name("paper")
+        .expect("the paper tokenizer exists")
+        .build();
+    let (mut files, mut equal, mut unreadable, mut tokens, mut same) = (0usize, 0usize, 0, 0, 0);
+    let mut shown = 0;
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}", reference.display(), i + 1))?;
+        let (Some(file), Some(theirs)) = (v["file"].as_str(), v["tokens"].as_array()) else {
+            continue; // the peer's summary line
+        };
+        let theirs: Vec<&str> = theirs.iter().filter_map(|t| t.as_str()).collect();
+        files += 1;
+        let ours: Vec<String> = match midi::read_file(&dir.join(file)) {
+            Ok(read) => tk
+                .encode(&read.seq, None)?
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            Err(e) => {
+                eprintln!("warning: {e}");
+                unreadable += 1;
+                continue;
+            }
+        };
+        tokens += theirs.len();
+        same += ours.iter().zip(&theirs).filter(|(a, b)| a == b).count();
+        if ours == theirs {
+            equal += 1;
+        } else if shown < show {
+            shown += 1;
+            let at = ours
+                .iter()
+                .zip(&theirs)
+                .position(|(a, b)| a != b)
+                .unwrap_or(ours.len().min(theirs.len()));
+            let from = at.saturating_sub(2);
+            println!(
+                "{file}: {} vs {} tokens, first difference at {at}\n  ours    {}\n  music21 {}",
+                ours.len(),
+                theirs.len(),
+                ours[from.min(ours.len())..(at + 8).min(ours.len())].join(" "),
+                theirs[from.min(theirs.len())..(at + 8).min(theirs.len())].join(" ")
+            );
+        }
+    }
+    let share = equal as f64 / files.max(1) as f64;
+    let token_share = same as f64 / tokens.max(1) as f64;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "reference": reference.display().to_string(),
+                "files": files,
+                "equal": equal,
+                "unreadable": unreadable,
+                "share": (share * 10000.0).round() / 10000.0,
+                "token_share": (token_share * 10000.0).round() / 10000.0,
+            })
+        );
+    } else {
+        println!(
+            "{}: {equal} of {files} files equal ({:.1} %), {unreadable} unreadable; {:.1} % of tokens equal in place",
+            reference.display(),
+            share * 100.0,
+            token_share * 100.0
+        );
     }
     Ok(())
 }

@@ -2,13 +2,14 @@
 //! vocabulary that maps tokens to the integer ids a model sees.
 
 mod event;
+mod music21;
 mod paper;
 mod token;
 mod vocab;
 
 pub(crate) use event::{bar_steps, velocity_of_bin};
 pub use event::{EventConfig, EventTokenizer, STEPS_PER_BEAT};
-pub use paper::{PaperConfig, PaperTokenizer};
+pub use paper::{PaperConfig, PaperTokenizer, MUSIC21_IMPORT};
 pub use token::Token;
 pub use vocab::Vocab;
 

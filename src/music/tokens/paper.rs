@@ -1,9 +1,11 @@
-//! The seed paper's tokens: one per onset, a note by its name (`F2`), notes starting together
-//! by their pitch classes in normal order (`7.11.2`). Rhythm is dropped, as in the paper.
+//! The seed paper's tokens, as music21 reads them from MIDI (see `music21.rs`): a note by its name
+//! (`F2`), notes music21 gathers into a chord by their pitch classes in normal order (`7.11.2`),
+//! and a note held over a bar line once more per bar, as music21's tied notes. Rhythm is dropped,
+//! as in the paper.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Token, TokenError, Tokenizer};
+use super::{music21, Token, TokenError, Tokenizer};
 use crate::music::{pitch, Note, NoteSeq};
 
 /// Settings of the paper tokenizer.
@@ -12,29 +14,27 @@ pub struct PaperConfig {
     /// Beats between decoded onsets and the length of each decoded note (the paper's notebooks
     /// used a fixed half beat).
     pub step_beats: f64,
-    /// Notes whose onsets and ends both lie within this many beats of a first note join its
-    /// chord (music21 groups within a 16th of its 480-tick quarter after quantizing to 1/4 beat).
+    /// Notes whose onsets lie less than this many beats after a first note's, and whose ends lie
+    /// within it of that note's end, join its chord (music21's window: its finest quantization
+    /// unit, a quarter of a beat, counted in the file's ticks before quantizing).
     pub chord_window_beats: f64,
+    /// Which reproduction of music21's MIDI import made the tokens; part of the cache key, so a
+    /// change to the tokens' logic makes caches and corpora read again.
+    #[serde(default)]
+    pub music21_import: u32,
 }
+
+/// The present [`PaperConfig::music21_import`]: 2 follows music21's quantization, measures,
+/// voices and ties (1, unnumbered, grouped by beats and tied at bar lines only).
+pub const MUSIC21_IMPORT: u32 = 2;
 
 impl Default for PaperConfig {
     fn default() -> Self {
         PaperConfig {
             step_beats: 0.5,
             chord_window_beats: 0.25,
+            music21_import: MUSIC21_IMPORT,
         }
-    }
-}
-
-/// A time snapped to the nearer of the quarter-beat and third-beat grids (music21's default
-/// quantization).
-fn quantize(beat: f64) -> f64 {
-    let q4 = (beat * 4.0).round() / 4.0;
-    let q3 = (beat * 3.0).round() / 3.0;
-    if (q4 - beat).abs() <= (q3 - beat).abs() {
-        q4
-    } else {
-        q3
     }
 }
 
@@ -54,48 +54,14 @@ impl Tokenizer for PaperTokenizer {
     }
 
     fn encode(&self, seq: &NoteSeq, _style: Option<&str>) -> Result<Vec<Token>, TokenError> {
-        let notes: Vec<&Note> = seq.notes.iter().filter(|n| !n.is_drum()).collect();
-        let window = self.config.chord_window_beats;
-        // Greedy grouping as music21 does it: a note gathers the later notes that start within
-        // the window and also end within it; notes that start together but end elsewhere stay
-        // separate tokens.
-        let mut gathered = vec![false; notes.len()];
-        let bars = seq.bars();
-        let mut groups: Vec<(f64, Token)> = Vec::new();
-        for i in 0..notes.len() {
-            if gathered[i] {
-                continue;
-            }
-            let mut members = vec![notes[i].pitch];
-            for j in i + 1..notes.len() {
-                if notes[j].start - notes[i].start >= window {
-                    break;
-                }
-                if gathered[j] || (notes[j].end() - notes[i].end()).abs() > window {
-                    continue;
-                }
-                gathered[j] = true;
-                members.push(notes[j].pitch);
-            }
-            let token = if members.len() == 1 {
-                Token::Note(members[0])
-            } else {
-                Token::Chord(pitch::pc_mask(members))
-            };
-            // Like music21's measures, a note held across a bar line sounds again as a tied note
-            // in the next bar, which is one more token.
-            let onset = quantize(notes[i].start);
-            let end = onset + quantize(notes[i].duration);
-            for (bar, _) in &bars {
-                if *bar > onset && *bar < end {
-                    groups.push((*bar, token.clone()));
-                }
-            }
-            groups.push((onset, token));
-        }
-        groups.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let out: Vec<Token> = groups.into_iter().map(|g| g.1).collect();
-        Ok(out)
+        // The notes and chords music21 reads from the file, in its order (see `music21.rs`).
+        Ok(music21::elements(seq, self.config.chord_window_beats)
+            .into_iter()
+            .map(|pitches| match pitches[..] {
+                [p] => Token::Note(p),
+                _ => Token::Chord(pitch::pc_mask(pitches)),
+            })
+            .collect())
     }
 
     fn decode(&self, tokens: &[Token]) -> NoteSeq {
