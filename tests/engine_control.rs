@@ -143,3 +143,33 @@ fn the_soundfonts_preset_names_are_read_and_found() {
         assert_eq!(got, Ok(*program), "{name:?}");
     }
 }
+
+#[test]
+fn attribute_vectors_are_computed_again_for_another_model_or_corpus() {
+    let home = tempfile::tempdir().unwrap();
+    let e = engine(home.path());
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
+    let computes = |line: &str| {
+        run_logged(&e, line)
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("computing attribute vectors"))
+            .count()
+    };
+    run(
+        &e,
+        &format!("load corpus {}", data.join("classical").display()),
+    )
+    .unwrap();
+    run(&e, "wait jobs").unwrap();
+    run(&e, "model new vae-lstm tiny").unwrap();
+    assert_eq!(computes("latent add density 1"), 1);
+    // The same model at the same step on the same corpus: the vectors are reused.
+    assert_eq!(computes("latent add density 1"), 0);
+    // Both were reused at step 0 before: vectors of one corpus or model stood for another.
+    run(&e, &format!("load corpus {}", data.join("folk").display())).unwrap();
+    run(&e, "wait jobs").unwrap();
+    assert_eq!(computes("latent add density 1"), 1);
+    run(&e, "model new vae-lstm tiny").unwrap();
+    assert_eq!(computes("latent add density 1"), 1);
+}

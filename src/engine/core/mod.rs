@@ -77,6 +77,7 @@ pub(super) enum JobResult {
             (
                 usize,
                 crate::generate::attributes::AttributeVectors,
+                Option<String>,
                 String,
                 f32,
             ),

@@ -305,6 +305,8 @@ impl Core {
         ));
         self.models.attribute_names = crate::generate::attributes::attribute_names(&corpus);
         self.models.corpus = Some(Arc::new(corpus));
+        // Vectors are keyed by training step only: another corpus must compute its own.
+        self.steering.vectors = None;
         self.emit(e);
         Ok(())
     }
@@ -373,6 +375,8 @@ impl Core {
             label: m.label.clone(),
         });
         self.models.model = Some(m);
+        // Vectors are keyed by training step only: another model must compute its own.
+        self.steering.vectors = None;
         if self.models.latent.len() != latent {
             self.models.latent = vec![0.0; latent];
             self.models.selected.clear();

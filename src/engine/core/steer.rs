@@ -116,7 +116,7 @@ impl Core {
                     ..VectorOptions::default()
                 };
                 let r = attributes::load_or_compute(&model, &meta, &corpus, &opts, &cache)
-                    .map(|l| (step, l.vectors, attr, amount))
+                    .map(|l| (step, l.vectors, l.warning, attr, amount))
                     .map_err(|e| format!("latent add: {e}"));
                 let _ = tx.send(JobResult::Attributes(r));
             })
@@ -126,9 +126,12 @@ impl Core {
 
     pub(super) fn attributes_ready(
         &mut self,
-        r: Result<(usize, AttributeVectors, String, f32), String>,
+        r: Result<(usize, AttributeVectors, Option<String>, String, f32), String>,
     ) -> Result<(), String> {
-        let (step, vectors, attr, amount) = r?;
+        let (step, vectors, warning, attr, amount) = r?;
+        if let Some(w) = warning {
+            self.warn(format!("latent add: {w}"));
+        }
         let vectors = Arc::new(vectors);
         self.steering.vectors = Some((step, vectors.clone()));
         add_attribute(&mut self.models.latent, &vectors, &attr, amount)
