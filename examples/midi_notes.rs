@@ -24,6 +24,8 @@ fn main() -> anyhow::Result<()> {
                     "path": line,
                     "notes": s.notes.len(),
                     "warnings": read.warnings(),
+                    "unmatched_offs": read.unmatched_offs,
+                    "ons": s.notes.len() + read.unterminated,
                     "digest": blake3::hash(all.as_bytes()).to_hex().to_string(),
                 })
             }
