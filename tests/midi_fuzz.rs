@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use improv::music::midi::{self, MidiRead, MidiProblem};
+use improv::music::midi::{self, MidiProblem, MidiRead};
 use improv::music::tokens::{EventConfig, PaperConfig, TokenizerConfig};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -55,7 +55,12 @@ fn originals() -> &'static [Original] {
             .map(|path| {
                 let bytes = std::fs::read(&path).unwrap();
                 let read = midi::read_bytes(&bytes).unwrap();
-                assert!(read.damage.is_empty(), "{}: {:?}", path.display(), read.damage);
+                assert!(
+                    read.damage.is_empty(),
+                    "{}: {:?}",
+                    path.display(),
+                    read.damage
+                );
                 let reference = reference_notes(&bytes).unwrap();
                 Original {
                     path,

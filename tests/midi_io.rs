@@ -200,7 +200,11 @@ fn bad_files_give_one_clear_line() {
     let late_end = with_delta(handmade([0, 96]).len() - 5, 2);
     let read = midi::read_bytes(&late_end).unwrap();
     assert_eq!(read.seq.notes.len(), 5);
-    assert!(read.warnings().iter().any(|w| w.contains("limit")), "{:?}", read.warnings());
+    assert!(
+        read.warnings().iter().any(|w| w.contains("limit")),
+        "{:?}",
+        read.warnings()
+    );
     let missing = midi::read_file(Path::new("/no/such/file.mid")).unwrap_err();
     assert!(matches!(missing.problem, MidiProblem::Io(_)));
 }
@@ -296,7 +300,12 @@ fn running_status_across_meta_events_and_clock_messages_lose_no_note() {
         let (across, _) = rewritten(&bytes, false);
         let got = midi::read_bytes(&across).unwrap();
         assert_eq!(got.seq.notes.len(), want.seq.notes.len(), "{}", f.display());
-        assert!(got.warnings().is_empty(), "{}: {:?}", f.display(), got.warnings());
+        assert!(
+            got.warnings().is_empty(),
+            "{}: {:?}",
+            f.display(),
+            got.warnings()
+        );
         let (clocked, clocks) = rewritten(&bytes, true);
         let got = midi::read_bytes(&clocked).unwrap();
         let all: Vec<_> = got.seq.notes.iter().map(key).collect();
@@ -391,7 +400,8 @@ fn fifos_devices_and_huge_files_fail_at_once_with_one_line() {
 
     // Without the checks each of these blocks forever or reads until memory runs out.
     let line = |p: &Path| midi::read_file(p).unwrap_err().to_string();
-    assert!(line(&fifo).ends_with("x.mid: not a regular file (a FIFO); only regular files are read as MIDI"));
+    assert!(line(&fifo)
+        .ends_with("x.mid: not a regular file (a FIFO); only regular files are read as MIDI"));
     assert!(line(&dir.path().join("zero.mid")).contains("(a device)"));
     assert!(line(Path::new("/dev/zero")).contains("(a device)"));
     assert!(line(&big).ends_with("big.mid: larger than 64 MiB (not a MIDI file?)"));
@@ -402,7 +412,9 @@ fn fifos_devices_and_huge_files_fail_at_once_with_one_line() {
     let corpus = Corpus::load(dir.path(), &opts).unwrap();
     let failed = &corpus.report.failed;
     assert_eq!(failed.len(), 3, "{failed:?}");
-    assert!(failed.iter().any(|l| l.contains("x.mid: not a regular file")));
+    assert!(failed
+        .iter()
+        .any(|l| l.contains("x.mid: not a regular file")));
     assert!(failed.iter().any(|l| l.contains("big.mid: larger than")));
     assert_eq!(corpus.pieces.len(), 1);
 }
@@ -435,7 +447,8 @@ fn held_notes(held: usize, pairs: usize) -> Vec<u8> {
 fn many_held_notes_pair_correctly() {
     let read = midi::read_bytes(&held_notes(20_000, 20_000)).unwrap();
     assert_eq!(read.unterminated, 0);
-    let (short, held): (Vec<&Note>, Vec<&Note>) = read.seq.notes.iter().partition(|n| n.pitch == 60);
+    let (short, held): (Vec<&Note>, Vec<&Note>) =
+        read.seq.notes.iter().partition(|n| n.pitch == 60);
     assert_eq!(short.len(), 20_000);
     assert_eq!(held.len(), 20_000);
     let ticks = |n: &Note| ((n.start * 480.0).round(), (n.duration * 480.0).round());

@@ -97,8 +97,14 @@ impl Damage {
             }
         };
         part(self.stray_bytes, "unreadable byte(s) skipped");
-        part(self.system_messages, "system message(s) (0xF1-0xFE) ignored");
-        part(self.bad_messages, "message(s) with a data byte over 127 dropped");
+        part(
+            self.system_messages,
+            "system message(s) (0xF1-0xFE) ignored",
+        );
+        part(
+            self.bad_messages,
+            "message(s) with a data byte over 127 dropped",
+        );
         part(self.bad_deltas, "delta time(s) longer than 4 bytes");
         part(self.cut_tracks, "track(s) cut off inside an event");
         part(

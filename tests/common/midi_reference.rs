@@ -86,4 +86,3 @@ pub fn reference_notes(b: &[u8]) -> Option<usize> {
     }
     Some(notes)
 }
-
