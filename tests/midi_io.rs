@@ -457,3 +457,15 @@ fn many_held_notes_pair_correctly() {
     }
     assert!(held.iter().all(|n| ticks(n) == (0.0, 20_000.0)));
 }
+
+#[test]
+fn a_note_byte_turned_into_an_escape_is_still_read_silently() {
+    // A known limit, kept as a regression case from the soak: a status 0x99 turned into 0xF7
+    // makes an escape whose 38 bytes hold a status byte, so it looks real and swallows a few
+    // notes without a warning (mido gives up on this file). The reader must still not panic and
+    // must read the rest.
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/midi-known-silent/silent-loss-one-byte-172914.mid");
+    let read = midi::read_file(&f).unwrap();
+    assert_eq!(read.seq.notes.len(), 1329);
+}

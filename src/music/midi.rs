@@ -396,8 +396,8 @@ fn meta_len_ok(kind: u8, len: usize) -> bool {
 
 /// The event at `b[0]` (a status byte), if it is a plausible one: (where its data starts, where
 /// it ends). Plausible are a channel message whose data bytes are all under 128, a meta event of
-/// a possible length that fits the track, and a sysex that fits (and, for 0xF0, holds only 7-bit
-/// bytes before its closing 0xF7).
+/// a possible length that fits the track, and a sysex (0xF0: 7-bit bytes, then 0xF7) or escape
+/// (0xF7, holding a byte over 127) that fits.
 fn plausible_event(b: &[u8]) -> Option<(usize, usize)> {
     let status = *b.first()?;
     match status {
@@ -418,11 +418,15 @@ fn plausible_event(b: &[u8]) -> Option<(usize, usize)> {
             let (len, used, long) = varlen(b.get(1..)?)?;
             let start = 1 + used;
             let body = b.get(start..start + len as usize)?;
-            let clean = status == 0xF7
-                || body
-                    .iter()
-                    .enumerate()
-                    .all(|(i, &d)| d < 0x80 || (d == 0xF7 && i + 1 == body.len()));
+            // A sysex is 7-bit bytes closed by 0xF7; an escape carries what needs escaping (status
+            // bytes, or the 0xF7 that ends a sysex sent in packets). A damaged byte that becomes
+            // 0xF0 or 0xF7 in a run of notes would otherwise swallow the notes as its body.
+            let clean = match status {
+                0xF0 => {
+                    body.last() == Some(&0xF7) && body[..body.len() - 1].iter().all(|&d| d < 0x80)
+                }
+                _ => body.iter().any(|&d| d >= 0x80),
+            };
             (!long && clean).then_some((start, start + body.len()))
         }
         _ => None,
