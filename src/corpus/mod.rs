@@ -225,8 +225,8 @@ impl Corpus {
             .par_iter()
             .map(|(rel, abs)| {
                 let style = labels.get(rel).cloned();
-                let r = std::fs::read(abs)
-                    .map_err(|e| format!("{}: cannot read: {e}", abs.display()))
+                let r = midi::file_bytes(abs)
+                    .map_err(|e| e.to_string())
                     .map(|bytes| {
                         let hash = blake3::hash(&bytes).to_hex().to_string();
                         let key = cache::entry_key(&hash, style.as_deref());

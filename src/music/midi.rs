@@ -1,6 +1,9 @@
-//! Standard MIDI files in and out (midly): every track and channel, tempo map, time signatures,
-//! PPQ and SMPTE divisions, programs per channel.
+//! Standard MIDI files in and out: every track and channel, tempo map, time signatures, PPQ and
+//! SMPTE divisions, programs per channel. Reading is our own tolerant parser (damaged tracks are
+//! read past their damage and the damage is reported); writing goes through midly.
 
+use std::collections::VecDeque;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use midly::num::{u15, u24, u28, u4, u7};
@@ -15,11 +18,20 @@ pub const MAX_BEATS: f64 = 100_000.0;
 /// Ticks per quarter note for files we write from scratch (divisible by 12 and 16).
 pub const DEFAULT_PPQ: u16 = 480;
 
+/// The largest file read as MIDI. Real MIDI files are at most a few MiB; anything bigger is
+/// something else (a disk image, `/dev/zero` behind a link) and reading it whole would only
+/// exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// What is wrong with a MIDI file, without the file's name.
 #[derive(Debug, thiserror::Error)]
 pub enum MidiProblem {
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
+    #[error("not a regular file ({0}); only regular files are read as MIDI")]
+    NotAFile(&'static str),
+    #[error("larger than {} MiB (not a MIDI file?)", MAX_FILE_BYTES >> 20)]
+    TooLarge,
     #[error("empty file (0 bytes)")]
     Empty,
     #[error("not a MIDI file (no MThd header)")]
@@ -44,6 +56,79 @@ pub struct MidiError {
     pub problem: MidiProblem,
 }
 
+/// What the reader stepped over in damaged tracks. A strict reader stops a track at its first bad
+/// event and keeps nothing after it; we skip the bad bytes, carry on at the next event that makes
+/// sense, and count what was skipped so the file gets a warning instead of silently losing notes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Damage {
+    /// Bytes that could not start an event (a data byte with no running status to apply it to,
+    /// a meta or sysex event whose length runs past its track...), skipped up to the next byte
+    /// that starts a plausible event.
+    pub stray_bytes: usize,
+    /// System common and real-time messages (0xF1-0xFE): they belong on a cable, not in a file,
+    /// and are stepped over with their data bytes.
+    pub system_messages: usize,
+    /// Channel messages with a data byte of 128 or more, dropped whole.
+    pub bad_messages: usize,
+    /// Delta times longer than the 4 bytes a variable-length number may take.
+    pub bad_deltas: usize,
+    /// Tracks that end in the middle of an event.
+    pub cut_tracks: usize,
+    /// Events (an end of track included) past [`MAX_BEATS`], where a corrupt delta time sent
+    /// the rest of their track.
+    pub past_limit: usize,
+    /// A format number other than 0, 1 or 2 in the header (read as format 1).
+    pub bad_format: Option<u16>,
+    /// The damaged tracks, numbered from 1 in file order.
+    pub tracks: Vec<usize>,
+}
+
+impl Damage {
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty() && self.bad_format.is_none()
+    }
+
+    /// The one warning line for damaged tracks.
+    fn line(&self) -> String {
+        let mut parts = Vec::new();
+        let mut part = |n: usize, what: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        };
+        part(self.stray_bytes, "unreadable byte(s) skipped");
+        part(
+            self.system_messages,
+            "system message(s) (0xF1-0xFE) ignored",
+        );
+        part(
+            self.bad_messages,
+            "message(s) with a data byte over 127 dropped",
+        );
+        part(self.bad_deltas, "delta time(s) longer than 4 bytes");
+        part(self.cut_tracks, "track(s) cut off inside an event");
+        part(
+            self.past_limit,
+            &format!("event(s) past the {MAX_BEATS}-beat limit ignored (corrupt delta time?)"),
+        );
+        const SHOWN: usize = 8;
+        let mut tracks: Vec<String> = self
+            .tracks
+            .iter()
+            .take(SHOWN)
+            .map(|t| t.to_string())
+            .collect();
+        if self.tracks.len() > SHOWN {
+            tracks.push(format!("and {} more", self.tracks.len() - SHOWN));
+        }
+        format!(
+            "damaged track data in track(s) {}: {}; notes there may be missing or wrong",
+            tracks.join(", "),
+            parts.join(", ")
+        )
+    }
+}
+
 /// A piece read from a file, with what was odd about it.
 #[derive(Clone, Debug)]
 pub struct MidiRead {
@@ -52,6 +137,10 @@ pub struct MidiRead {
     /// at the end of their track.
     pub unterminated: usize,
     pub tracks: usize,
+    /// What was skipped in damaged tracks (empty for a sound file).
+    pub damage: Damage,
+    /// Note-offs with no note of their key sounding.
+    pub unmatched_offs: usize,
 }
 
 impl MidiRead {
@@ -64,47 +153,116 @@ impl MidiRead {
                 self.unterminated
             ));
         }
+        // A few stray note-offs are common (a doubled off, an off for a note cut by a retrigger);
+        // many of them mean a damaged status byte turned a run of notes into note-offs.
+        if self.unmatched_offs >= 8 && self.unmatched_offs * 20 > self.seq.notes.len() {
+            w.push(format!(
+                "{} note-off(s) for notes not sounding (a damaged status byte turns a run of notes into note-offs)",
+                self.unmatched_offs
+            ));
+        }
+        if let Some(f) = self.damage.bad_format {
+            w.push(format!(
+                "header gives format {f} (only 0, 1 and 2 exist); read as format 1"
+            ));
+        }
+        if !self.damage.tracks.is_empty() {
+            w.push(self.damage.line());
+        }
         w
+    }
+}
+
+/// The bytes of a file to be read as MIDI: only a regular file, and at most [`MAX_FILE_BYTES`],
+/// so a FIFO cannot block the caller and a device cannot fill its memory. The corpus loader
+/// reads through this too.
+pub fn file_bytes(path: &Path) -> Result<Vec<u8>, MidiError> {
+    let wrap = |problem| MidiError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading waits for a writer; opened non-blocking it returns at once,
+        // and the type check below refuses it. Reads of a regular file ignore the flag.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = opts.open(path).map_err(|e| wrap(MidiProblem::Io(e)))?;
+    // The type of what was opened, not of the name: no window for a swap after a check.
+    let meta = file.metadata().map_err(|e| wrap(MidiProblem::Io(e)))?;
+    if !meta.is_file() {
+        return Err(wrap(MidiProblem::NotAFile(file_kind(&meta.file_type()))));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(wrap(MidiProblem::TooLarge));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Bounded even if the file grows while we read it.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| wrap(MidiProblem::Io(e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(wrap(MidiProblem::TooLarge));
+    }
+    Ok(bytes)
+}
+
+/// What a non-regular file is, for the error line.
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
     }
 }
 
 /// Reads a MIDI file from disk.
 pub fn read_file(path: &Path) -> Result<MidiRead, MidiError> {
-    let wrap = |problem| MidiError {
+    let bytes = file_bytes(path)?;
+    read_bytes(&bytes).map_err(|problem| MidiError {
         path: path.to_path_buf(),
         problem,
-    };
-    let bytes = std::fs::read(path).map_err(|e| wrap(MidiProblem::Io(e)))?;
-    read_bytes(&bytes).map_err(wrap)
+    })
 }
 
-/// Checks the chunk structure before midly sees it, so a cut-off file is an error rather than a
-/// silently shortened piece.
+/// Checks the chunk structure before the tracks are read, so a cut-off file is an error rather
+/// than a silently shortened piece.
 fn check_chunks(bytes: &[u8]) -> Result<(), MidiProblem> {
     if bytes.is_empty() {
         return Err(MidiProblem::Empty);
     }
-    if bytes.starts_with(b"RIFF") {
-        return Ok(()); // RMID wrapper: midly unwraps it and checks the inner file.
-    }
     if !bytes.starts_with(b"MThd") {
         return Err(MidiProblem::NotMidi);
     }
-    let be32 =
-        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     if bytes.len() < 14 {
         return Err(MidiProblem::Truncated(format!(
             "header needs 14 bytes, file has {}",
             bytes.len()
         )));
     }
-    let header_len = be32(4) as usize;
+    let header_len = be32(bytes, 4) as usize;
     if header_len < 6 {
         return Err(MidiProblem::Corrupt(format!(
             "header length {header_len} < 6"
         )));
     }
-    let announced = u16::from_be_bytes([bytes[10], bytes[11]]) as usize;
+    let announced = be16(bytes, 10) as usize;
     let mut pos = 8usize.saturating_add(header_len);
     let mut tracks = 0usize;
     while pos < bytes.len() {
@@ -117,7 +275,7 @@ fn check_chunks(bytes: &[u8]) -> Result<(), MidiProblem> {
                 "{rest} stray byte(s) after the last chunk"
             )));
         }
-        let len = be32(pos + 4) as usize;
+        let len = be32(bytes, pos + 4) as usize;
         let is_track = &bytes[pos..pos + 4] == b"MTrk";
         if len > rest - 8 {
             if is_track && tracks < announced {
@@ -127,7 +285,7 @@ fn check_chunks(bytes: &[u8]) -> Result<(), MidiProblem> {
                     rest - 8
                 )));
             }
-            break; // junk past the announced tracks; midly ignores it too
+            break; // junk past the announced tracks
         }
         if is_track {
             tracks += 1;
@@ -142,9 +300,53 @@ fn check_chunks(bytes: &[u8]) -> Result<(), MidiProblem> {
     Ok(())
 }
 
-/// A sounding note: (channel, key, on tick, velocity, program, track).
-type OpenNote = (u8, u8, u64, u8, u8, usize);
+/// Big-endian integers at a position the caller has checked.
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
 
+/// The SMF inside an RMID file (a RIFF wrapper with little-endian, even-padded chunks).
+fn unwrap_riff(raw: &[u8]) -> Result<&[u8], MidiProblem> {
+    fn chunks(mut raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+        std::iter::from_fn(move || {
+            if raw.len() < 8 {
+                return None;
+            }
+            let id = &raw[..4];
+            let len = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]) as usize;
+            let body = &raw[8..];
+            let (data, rest) = body.split_at(len.min(body.len()));
+            // Chunks of odd length carry a pad byte.
+            raw = if len % 2 == 1 && !rest.is_empty() {
+                &rest[1..]
+            } else {
+                rest
+            };
+            Some((id, data))
+        })
+    }
+    let bad = |what: &str| MidiProblem::Corrupt(format!("RIFF wrapper: {what}"));
+    let (id, riff) = chunks(raw).next().ok_or_else(|| bad("no RIFF chunk"))?;
+    if id != b"RIFF" {
+        return Err(bad("no RIFF chunk"));
+    }
+    if riff.get(..4) != Some(b"RMID") {
+        return Err(bad("not an RMID file"));
+    }
+    chunks(&riff[4..])
+        .find(|(id, _)| *id == b"data")
+        .map(|(_, data)| data)
+        .ok_or_else(|| bad("no data chunk"))
+}
+
+/// A sounding note: (order of its note-on, on tick, velocity, program, track).
+type OpenNote = (u64, u64, u8, u8, usize);
+
+/// The events the reader keeps from a track.
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Ev {
     Tempo(u32),
     TimeSig(u8, u8),
@@ -153,51 +355,311 @@ enum Ev {
     Off(u8, u8),
 }
 
-/// Reads a MIDI file from memory.
-pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
-    check_chunks(bytes)?;
-    let corrupt = |e: midly::Error| MidiProblem::Corrupt(e.to_string());
-    // midly's lazy reader: events are decoded as we walk them, with no per-track vectors.
-    let (header, tracks) = midly::parse(bytes).map_err(corrupt)?;
-    if header.format == Format::Sequential {
-        return Err(MidiProblem::Format2);
+/// How many data bytes follow a channel status byte.
+fn data_len(status: u8) -> usize {
+    match status & 0xF0 {
+        0xC0 | 0xD0 => 1,
+        _ => 2,
     }
+}
 
-    // Merge all tracks into one list ordered by tick, then track, then position in the track.
-    let mut events: Vec<(u64, usize, Ev)> = Vec::with_capacity(bytes.len() / 4);
-    let mut track_end = Vec::new();
-    for (ti, track) in tracks.enumerate() {
-        let mut tick = 0u64;
-        for ev in track.map_err(corrupt)? {
-            let ev = ev.map_err(corrupt)?;
-            tick += ev.delta.as_int() as u64;
-            let e = match ev.kind {
-                TrackEventKind::Midi { channel, message } => {
-                    let ch = channel.as_int();
-                    match message {
-                        MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                            Ev::On(ch, key.as_int(), vel.as_int())
-                        }
-                        MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                            Ev::Off(ch, key.as_int())
-                        }
-                        MidiMessage::ProgramChange { program } => Ev::Program(ch, program.as_int()),
-                        _ => continue,
-                    }
+/// A variable-length number at the start of `b`: (value, bytes used, whether it was over-long).
+/// None if `b` ends inside it. Like midly, at most 4 bytes are read.
+fn varlen(b: &[u8]) -> Option<(u32, usize, bool)> {
+    let mut v = 0u32;
+    for (i, &byte) in b.iter().take(4).enumerate() {
+        v = (v << 7) | (byte & 0x7F) as u32;
+        if byte < 0x80 {
+            return Some((v, i + 1, false));
+        }
+        if i == 3 {
+            return Some((v, 4, true));
+        }
+    }
+    None
+}
+
+/// Meta events whose length the standard fixes: one of another length is not a meta event but
+/// damage that happens to hold 0xFF.
+fn meta_len_ok(kind: u8, len: usize) -> bool {
+    match kind {
+        0x00 => len == 0 || len == 2,
+        0x20 | 0x21 => len == 1,
+        0x2F => len == 0,
+        0x51 => len == 3,
+        0x54 => len == 5,
+        0x58 => len == 4,
+        0x59 => len == 2,
+        _ => true,
+    }
+}
+
+/// The event at `b[0]` (a status byte), if it is a plausible one: (where its data starts, where
+/// it ends). Plausible are a channel message whose data bytes are all under 128, a meta event of
+/// a possible length that fits the track, and a sysex (0xF0: 7-bit bytes, then 0xF7) or escape
+/// (0xF7, holding a byte over 127) that fits.
+fn plausible_event(b: &[u8]) -> Option<(usize, usize)> {
+    let status = *b.first()?;
+    match status {
+        0x80..=0xEF => {
+            let n = data_len(status);
+            let data = b.get(1..1 + n)?;
+            data.iter().all(|&d| d < 0x80).then_some((1, 1 + n))
+        }
+        0xFF => {
+            let kind = *b.get(1)?;
+            let (len, used, long) = varlen(b.get(2..)?)?;
+            let start = 2 + used;
+            let end = start + len as usize;
+            (kind < 0x80 && !long && end <= b.len() && meta_len_ok(kind, len as usize))
+                .then_some((start, end))
+        }
+        0xF0 | 0xF7 => {
+            let (len, used, long) = varlen(b.get(1..)?)?;
+            let start = 1 + used;
+            let body = b.get(start..start + len as usize)?;
+            // A sysex is 7-bit bytes closed by 0xF7; an escape carries what needs escaping (status
+            // bytes, or the 0xF7 that ends a sysex sent in packets). A damaged byte that becomes
+            // 0xF0 or 0xF7 in a run of notes would otherwise swallow the notes as its body.
+            let clean = match status {
+                0xF0 => {
+                    body.last() == Some(&0xF7) && body[..body.len() - 1].iter().all(|&d| d < 0x80)
                 }
-                TrackEventKind::Meta(MetaMessage::Tempo(t)) => Ev::Tempo(t.as_int()),
-                TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, _, _)) => {
-                    if n == 0 || d > 6 {
+                _ => body.iter().any(|&d| d >= 0x80),
+            };
+            (!long && clean).then_some((start, start + body.len()))
+        }
+        _ => None,
+    }
+}
+
+/// Reads one track's events into `events` (tagged with the track's index `ti`) and returns the
+/// tick at which the track ends.
+///
+/// Tolerant where midly and the standard are strict, the way mido and most players are: running
+/// status carries across meta and sysex events, system messages are stepped over, and after a
+/// byte that cannot start an event, reading resumes at the next byte that can. All that is
+/// skipped is counted in `damage`.
+fn read_track(
+    data: &[u8],
+    ti: usize,
+    events: &mut Vec<(u64, usize, Ev)>,
+    damage: &mut Damage,
+) -> u64 {
+    let hurt = |d: &Damage| {
+        d.stray_bytes + d.system_messages + d.bad_messages + d.bad_deltas + d.cut_tracks
+    };
+    let before = hurt(damage);
+    let mut pos = 0usize;
+    let mut tick = 0u64;
+    let mut running: Option<u8> = None;
+    // Set after a skipped byte: the bytes that follow belong to the same broken event, so the
+    // next event is looked for there without reading another delta time first.
+    let mut resync = false;
+    while pos < data.len() {
+        let mut at = tick;
+        if !resync {
+            let Some((delta, used, long)) = varlen(&data[pos..]) else {
+                damage.cut_tracks += 1;
+                break;
+            };
+            damage.bad_deltas += long as usize;
+            pos += used;
+            at += delta as u64;
+            if pos >= data.len() {
+                damage.cut_tracks += 1;
+                break;
+            }
+        }
+        resync = false;
+        tick = at;
+        let status = data[pos];
+        match status {
+            0x00..=0xEF => {
+                let (st, first) = match (status, running) {
+                    (0x80..=0xEF, _) => (status, pos + 1),
+                    (_, Some(r)) => (r, pos),
+                    (_, None) => {
+                        // A data byte with no status to apply it to.
+                        damage.stray_bytes += 1;
+                        pos += 1;
+                        resync = true;
                         continue;
                     }
-                    Ev::TimeSig(n, 1 << d)
+                };
+                let n = data_len(st);
+                let Some(bytes) = data.get(first..first + n) else {
+                    damage.cut_tracks += 1;
+                    break;
+                };
+                running = Some(st);
+                pos = first + n;
+                if bytes.iter().any(|&d| d >= 0x80) {
+                    // Most likely one damaged data byte: dropping the message keeps the track in
+                    // step, where reading the byte as a status would derail it.
+                    damage.bad_messages += 1;
+                    continue;
                 }
-                _ => continue,
-            };
-            events.push((tick, ti, e));
+                let ch = st & 0x0F;
+                let e = match st & 0xF0 {
+                    0x90 if bytes[1] > 0 => Ev::On(ch, bytes[0], bytes[1]),
+                    0x80 | 0x90 => Ev::Off(ch, bytes[0]),
+                    0xC0 => Ev::Program(ch, bytes[0]),
+                    _ => continue,
+                };
+                events.push((at, ti, e));
+            }
+            0xFF | 0xF0 | 0xF7 => {
+                let Some((start, end)) = plausible_event(&data[pos..]) else {
+                    // Not a real meta or sysex event (its length runs past the track, say): the
+                    // 0xFF or 0xF0 is most likely a damaged status byte, and running status may
+                    // read the bytes after it.
+                    damage.stray_bytes += 1;
+                    pos += 1;
+                    resync = true;
+                    continue;
+                };
+                let body = &data[pos + start..pos + end];
+                pos += end;
+                if status != 0xFF {
+                    continue;
+                }
+                match (data[pos - end + 1], body) {
+                    (0x51, &[a, b, c]) => {
+                        events.push((at, ti, Ev::Tempo(u32::from_be_bytes([0, a, b, c]))));
+                    }
+                    (0x58, &[n, d, ..]) if n > 0 && d <= 6 => {
+                        events.push((at, ti, Ev::TimeSig(n, 1 << d)));
+                    }
+                    (0x2F, _) if data[pos..].iter().all(|&b| b == 0) => {
+                        // End of track, with nothing or zero padding after it. Anything else
+                        // after it is read on (as midly and mido do): one damaged byte can turn
+                        // another meta event into an early end of track.
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            0xF1..=0xFE => {
+                // System common and real-time messages. Written into a file (some recorders do)
+                // they stand with their own data bytes, which are stepped over too.
+                damage.system_messages += 1;
+                let n = match status {
+                    0xF2 => 2,
+                    0xF1 | 0xF3 => 1,
+                    _ => 0,
+                };
+                pos += 1;
+                for _ in 0..n {
+                    if data.get(pos).is_some_and(|&d| d < 0x80) {
+                        pos += 1;
+                    }
+                }
+            }
         }
-        track_end.push(tick);
     }
+    if hurt(damage) > before {
+        damage.tracks.push(ti + 1);
+    }
+    tick
+}
+
+/// How a file's ticks map to time.
+#[derive(Clone, Copy)]
+enum Division {
+    /// Ticks per quarter note.
+    Metrical(u16),
+    /// Ticks per second (SMPTE frames per second times ticks per frame).
+    Timecode(f64),
+}
+
+/// The tracks of a file, as read.
+struct Parsed {
+    /// Kept events: (tick, track index, event), in file order within each track.
+    events: Vec<(u64, usize, Ev)>,
+    /// The tick at which each track ends.
+    track_end: Vec<u64>,
+    damage: Damage,
+}
+
+/// Reads every track chunk of an SMF whose chunks `check_chunks` has checked.
+fn parse_tracks(bytes: &[u8]) -> Parsed {
+    let mut events: Vec<(u64, usize, Ev)> = Vec::with_capacity(bytes.len() / 4);
+    let mut track_end = Vec::new();
+    let mut damage = Damage::default();
+    let mut pos = 8usize.saturating_add(be32(bytes, 4) as usize);
+    while bytes.len().saturating_sub(pos) >= 8 {
+        let len = be32(bytes, pos + 4) as usize;
+        let body = &bytes[pos + 8..];
+        let (chunk, cut) = if len <= body.len() {
+            (&body[..len], false)
+        } else {
+            (body, true) // past the announced tracks (check_chunks refused the rest)
+        };
+        if &bytes[pos..pos + 4] == b"MTrk" {
+            let ti = track_end.len();
+            let end = read_track(chunk, ti, &mut events, &mut damage);
+            if cut {
+                damage.cut_tracks += 1;
+                if damage.tracks.last() != Some(&(ti + 1)) {
+                    damage.tracks.push(ti + 1);
+                }
+            }
+            track_end.push(end);
+        }
+        // Other chunks (and a repeated header) are skipped, as the standard asks.
+        pos = pos + 8 + chunk.len();
+    }
+    Parsed {
+        events,
+        track_end,
+        damage,
+    }
+}
+
+/// Reads a MIDI file from memory.
+pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
+    let bytes = if bytes.starts_with(b"RIFF") {
+        unwrap_riff(bytes)?
+    } else {
+        bytes
+    };
+    check_chunks(bytes)?;
+    // check_chunks saw a 14-byte header with a length of at least 6.
+    let format = be16(bytes, 8);
+    if format == 2 {
+        return Err(MidiProblem::Format2);
+    }
+    let division = match be16(bytes, 12) {
+        d if d & 0x8000 == 0 => Division::Metrical(d),
+        d => {
+            // The high byte is minus the frame rate; 29 means 30 drop-frame (29.97).
+            let fps: f32 = match (d >> 8) as u8 as i8 {
+                -24 => 24.0,
+                -25 => 25.0,
+                -29 => 30.0 / 1.001,
+                -30 => 30.0,
+                n => {
+                    return Err(MidiProblem::Corrupt(format!(
+                        "SMPTE division with {} frames per second (only 24, 25, 29 and 30 exist)",
+                        -(n as i32)
+                    )))
+                }
+            };
+            Division::Timecode((fps as f64 * (d & 0xFF).max(1) as f64).max(1.0))
+        }
+    };
+
+    let Parsed {
+        mut events,
+        mut track_end,
+        mut damage,
+    } = parse_tracks(bytes);
+    if format > 2 {
+        // A damaged header: the tracks are still there, and most files are format 1.
+        damage.bad_format = Some(format);
+    }
+    // Merge all tracks into one list ordered by tick, then track, then position in the track.
     events.sort_by_key(|e| (e.0, e.1));
 
     // Tick -> beat and tick -> seconds.
@@ -208,9 +670,9 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             _ => None,
         })
         .collect();
-    let (tempo, ppq, to_beat): (TempoMap, u16, Box<dyn Fn(u64) -> f64>) = match header.timing {
-        Timing::Metrical(ppq) => {
-            let ppq = ppq.as_int().max(1);
+    let (tempo, ppq, to_beat): (TempoMap, u16, Box<dyn Fn(u64) -> f64>) = match division {
+        Division::Metrical(ppq) => {
+            let ppq = ppq.max(1);
             let map = TempoMap::new(
                 tempo_ticks
                     .iter()
@@ -222,9 +684,8 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             );
             (map, ppq, Box::new(move |t| t as f64 / ppq as f64))
         }
-        Timing::Timecode(fps, sub) => {
+        Division::Timecode(per_sec) => {
             // Ticks are fixed fractions of a second; tempo events only say where the beats fall.
-            let per_sec = (fps.as_f32() as f64 * sub.max(1) as f64).max(1.0);
             let mut changes = Vec::new();
             let (mut beat, mut secs, mut mpb) = (0.0f64, 0.0f64, 500_000u32);
             for &(t, m) in &tempo_ticks {
@@ -247,19 +708,72 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
         }
     };
 
-    if let Some(last) = track_end.iter().max() {
-        let b = to_beat(*last);
-        if b > MAX_BEATS {
-            return Err(MidiProblem::TooLong(b));
+    // A corrupt delta time sends the rest of its track hours or years out. Those events are
+    // dropped (and said so); only a file with no note left before the limit is refused.
+    let past = |t: u64| to_beat(t) > MAX_BEATS;
+    if track_end.iter().any(|&t| past(t)) {
+        let last = track_end.iter().map(|&t| to_beat(t)).fold(0.0, f64::max);
+        let mut dropped = vec![0usize; track_end.len()];
+        events.retain(|&(t, ti, _)| {
+            let keep = !past(t);
+            dropped[ti] += !keep as usize;
+            keep
+        });
+        if !events.iter().any(|e| matches!(e.2, Ev::On(..))) {
+            return Err(MidiProblem::TooLong(last));
         }
+        let mut kept_end = vec![0u64; track_end.len()];
+        for &(t, ti, _) in &events {
+            kept_end[ti] = kept_end[ti].max(t);
+        }
+        for (ti, end) in track_end.iter_mut().enumerate() {
+            if past(*end) {
+                *end = kept_end[ti];
+                damage.past_limit += dropped[ti] + 1;
+                damage.tracks.push(ti + 1);
+            }
+        }
+        damage.tracks.sort_unstable();
+        damage.tracks.dedup();
     }
 
-    // Keys whose note-ons outnumber their note-offs are played the way a synth plays them: a new
-    // note-on ends the one still sounding (MMA's strummed guitars do this). Elsewhere a note-off
-    // closes the oldest open note of its key, so overlapping repeats keep their lengths.
+    let (time_sigs, notes, unterminated, unmatched_offs) =
+        pair_notes(&events, &track_end, &to_beat);
+    let end = track_end.iter().map(|&t| to_beat(t)).fold(0.0, f64::max);
+    let mut seq = NoteSeq {
+        notes,
+        tempo,
+        time_sigs,
+        ppq,
+        end,
+    };
+    seq.finish();
+    Ok(MidiRead {
+        seq,
+        unterminated,
+        tracks: track_end.len(),
+        damage,
+        unmatched_offs,
+    })
+}
+
+/// Turns the merged events into notes (and time signatures): returns them with the count of
+/// notes never switched off and of note-offs that found no note to end.
+///
+/// Keys whose note-ons outnumber their note-offs are played the way a synth plays them: a new
+/// note-on ends the one still sounding (MMA's strummed guitars do this). Elsewhere a note-off
+/// closes the oldest open note of its key, so overlapping repeats keep their lengths.
+///
+/// Open notes are kept per (channel, key), oldest first, so each event costs O(1) however many
+/// notes are held elsewhere (a single list made a file of many held notes quadratic).
+fn pair_notes(
+    events: &[(u64, usize, Ev)],
+    track_end: &[u64],
+    to_beat: &dyn Fn(u64) -> f64,
+) -> (Vec<TimeSig>, Vec<Note>, usize, usize) {
     let slot = |ch: u8, key: u8| (ch as usize & 15) << 7 | (key as usize & 127);
-    let mut balance = [0i32; 16 * 128];
-    for (_, _, e) in &events {
+    let mut balance = vec![0i64; 16 * 128];
+    for (_, _, e) in events {
         match *e {
             Ev::On(ch, key, _) => balance[slot(ch, key)] += 1,
             Ev::Off(ch, key) => balance[slot(ch, key)] -= 1,
@@ -270,11 +784,12 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
 
     let mut time_sigs: Vec<TimeSig> = Vec::new();
     let mut programs = [0u8; 16];
-    // Sounding notes, oldest first (rarely more than a few dozen, so a list beats a map).
-    let mut open: Vec<OpenNote> = Vec::new();
+    let mut open: Vec<VecDeque<OpenNote>> = vec![VecDeque::new(); 16 * 128];
+    let mut order = 0u64;
     let mut notes: Vec<Note> = Vec::new();
-    let mut unterminated = 0;
-    let push = |notes: &mut Vec<Note>, ch: u8, key: u8, vel: u8, prog: u8, on: u64, off: u64| {
+    let (mut unterminated, mut unmatched) = (0, 0);
+    let push = |notes: &mut Vec<Note>, ch: u8, key: u8, o: OpenNote, off: u64| {
+        let (_, on, vel, prog, _) = o;
         if off > on {
             let start = to_beat(on);
             notes.push(Note {
@@ -289,11 +804,11 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             });
         }
     };
-    for (tick, ti, e) in &events {
-        match *e {
+    for &(tick, ti, e) in events {
+        match e {
             Ev::Tempo(_) => {}
             Ev::TimeSig(n, d) => {
-                let beat = to_beat(*tick);
+                let beat = to_beat(tick);
                 match time_sigs.last_mut() {
                     Some(last) if last.beat == beat => {
                         last.numerator = n;
@@ -308,26 +823,32 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             }
             Ev::Program(ch, p) => programs[ch as usize] = p,
             Ev::On(ch, key, vel) => {
+                let q = &mut open[slot(ch, key)];
                 if retrigger(ch, key) {
-                    while let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
-                        let o = open.remove(i);
+                    while let Some(o) = q.pop_front() {
                         unterminated += 1;
-                        push(&mut notes, ch, key, o.3, o.4, o.2, *tick);
+                        push(&mut notes, ch, key, o, tick);
                     }
                 }
-                open.push((ch, key, *tick, vel, programs[ch as usize], *ti));
+                q.push_back((order, tick, vel, programs[ch as usize], ti));
+                order += 1;
             }
-            Ev::Off(ch, key) => {
-                if let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
-                    let o = open.remove(i);
-                    push(&mut notes, ch, key, o.3, o.4, o.2, *tick);
-                }
-            }
+            Ev::Off(ch, key) => match open[slot(ch, key)].pop_front() {
+                Some(o) => push(&mut notes, ch, key, o, tick),
+                None => unmatched += 1,
+            },
         }
     }
-    for (ch, key, on, vel, prog, ti) in open {
+    // Notes still sounding end with their track, in the order they began.
+    let mut left: Vec<(u8, u8, OpenNote)> = open
+        .iter()
+        .enumerate()
+        .flat_map(|(s, q)| q.iter().map(move |&o| ((s >> 7) as u8, (s & 127) as u8, o)))
+        .collect();
+    left.sort_by_key(|&(_, _, o)| o.0);
+    for (ch, key, o) in left {
         unterminated += 1;
-        push(&mut notes, ch, key, vel, prog, on, track_end[ti]);
+        push(&mut notes, ch, key, o, track_end[o.4]);
     }
 
     if time_sigs.first().is_none_or(|t| t.beat > 0.0) {
@@ -340,20 +861,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<MidiRead, MidiProblem> {
             },
         );
     }
-    let end = track_end.iter().map(|&t| to_beat(t)).fold(0.0, f64::max);
-    let mut seq = NoteSeq {
-        notes,
-        tempo,
-        time_sigs,
-        ppq,
-        end,
-    };
-    seq.finish();
-    Ok(MidiRead {
-        seq,
-        unterminated,
-        tracks: track_end.len(),
-    })
+    (time_sigs, notes, unterminated, unmatched)
 }
 
 /// Ordering of simultaneous events in a written track: programs, then note-offs, then note-ons.
@@ -488,4 +996,167 @@ pub fn write_file(seq: &NoteSeq, path: &Path) -> Result<(), MidiError> {
     };
     let bytes = to_bytes(seq).map_err(wrap)?;
     crate::fsx::write_atomic(path, &bytes).map_err(|e| wrap(MidiProblem::Io(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The reader against what it replaced, on every bundled file: midly's strict parser for the
+    //! events of each track, and the single-list note pairing for the notes.
+
+    use super::*;
+    use std::path::PathBuf;
+
+    fn bundled_files() -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|e| e == "mid" || e == "midi") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&crate::paths::bundled_corpus(), &mut out);
+        out.sort();
+        assert!(out.len() > 500, "{} bundled files", out.len());
+        out
+    }
+
+    /// The kept events of every track as midly reads them.
+    fn midly_events(bytes: &[u8]) -> (Vec<(u64, usize, Ev)>, Vec<u64>) {
+        let (_, tracks) = midly::parse(bytes).unwrap();
+        let (mut events, mut ends) = (Vec::new(), Vec::new());
+        for (ti, track) in tracks.enumerate() {
+            let mut tick = 0u64;
+            for ev in track.unwrap() {
+                let ev = ev.unwrap();
+                tick += ev.delta.as_int() as u64;
+                let e = match ev.kind {
+                    TrackEventKind::Midi { channel, message } => {
+                        let ch = channel.as_int();
+                        match message {
+                            MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                                Ev::On(ch, key.as_int(), vel.as_int())
+                            }
+                            MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                                Ev::Off(ch, key.as_int())
+                            }
+                            MidiMessage::ProgramChange { program } => {
+                                Ev::Program(ch, program.as_int())
+                            }
+                            _ => continue,
+                        }
+                    }
+                    TrackEventKind::Meta(MetaMessage::Tempo(t)) => Ev::Tempo(t.as_int()),
+                    TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, _, _)) => {
+                        if n == 0 || d > 6 {
+                            continue;
+                        }
+                        Ev::TimeSig(n, 1 << d)
+                    }
+                    _ => continue,
+                };
+                events.push((tick, ti, e));
+            }
+            ends.push(tick);
+        }
+        (events, ends)
+    }
+
+    #[test]
+    fn every_bundled_file_reads_as_midly_reads_it() {
+        for path in bundled_files() {
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed = parse_tracks(&bytes);
+            let (events, ends) = midly_events(&bytes);
+            assert!(parsed.damage.is_empty(), "{}", path.display());
+            assert!(parsed.events == events, "{}", path.display());
+            assert_eq!(parsed.track_end, ends, "{}", path.display());
+        }
+    }
+
+    /// The pairing this module used before per-key queues: one list of open notes, searched.
+    fn pair_with_one_list(
+        events: &[(u64, usize, Ev)],
+        track_end: &[u64],
+        to_beat: &dyn Fn(u64) -> f64,
+    ) -> (Vec<Note>, usize) {
+        let slot = |ch: u8, key: u8| (ch as usize & 15) << 7 | (key as usize & 127);
+        let mut balance = [0i32; 16 * 128];
+        for (_, _, e) in events {
+            match *e {
+                Ev::On(ch, key, _) => balance[slot(ch, key)] += 1,
+                Ev::Off(ch, key) => balance[slot(ch, key)] -= 1,
+                _ => {}
+            }
+        }
+        let mut programs = [0u8; 16];
+        let mut open: Vec<(u8, u8, u64, u8, u8, usize)> = Vec::new();
+        let (mut notes, mut unterminated) = (Vec::new(), 0);
+        let push = |notes: &mut Vec<Note>, o: (u8, u8, u64, u8, u8, usize), off: u64| {
+            if off > o.2 {
+                let mut n = Note::new(o.1, o.3, to_beat(o.2), to_beat(off) - to_beat(o.2));
+                n.channel = o.0;
+                n.program = o.4;
+                notes.push(n);
+            }
+        };
+        for &(tick, ti, e) in events {
+            match e {
+                Ev::Program(ch, p) => programs[ch as usize] = p,
+                Ev::On(ch, key, vel) => {
+                    if balance[slot(ch, key)] > 0 {
+                        while let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
+                            unterminated += 1;
+                            push(&mut notes, open.remove(i), tick);
+                        }
+                    }
+                    open.push((ch, key, tick, vel, programs[ch as usize], ti));
+                }
+                Ev::Off(ch, key) => {
+                    if let Some(i) = open.iter().position(|o| o.0 == ch && o.1 == key) {
+                        push(&mut notes, open.remove(i), tick);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for o in open {
+            unterminated += 1;
+            push(&mut notes, o, track_end[o.5]);
+        }
+        (notes, unterminated)
+    }
+
+    /// Every field of every note, in order.
+    fn fields(notes: &[Note]) -> Vec<(u8, u8, u8, u8, u64, u64)> {
+        notes
+            .iter()
+            .map(|n| {
+                let (a, b, c, d) = (n.pitch, n.velocity, n.channel, n.program);
+                (a, b, c, d, n.start.to_bits(), n.duration.to_bits())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn queue_pairing_gives_the_notes_list_pairing_gave_on_every_bundled_file() {
+        let mut unterminated_files = 0;
+        for path in bundled_files() {
+            let bytes = std::fs::read(&path).unwrap();
+            let mut p = parse_tracks(&bytes);
+            p.events.sort_by_key(|e| (e.0, e.1));
+            let ppq = be16(&bytes, 12).max(1) as f64;
+            let to_beat = move |t: u64| t as f64 / ppq;
+            let (_, notes, unterminated, _) = pair_notes(&p.events, &p.track_end, &to_beat);
+            let (want, want_unterminated) = pair_with_one_list(&p.events, &p.track_end, &to_beat);
+            assert_eq!(fields(&notes), fields(&want), "{}", path.display());
+            assert_eq!(unterminated, want_unterminated, "{}", path.display());
+            unterminated_files += (unterminated > 0) as usize;
+        }
+        // The retrigger and end-of-track paths were exercised too.
+        assert!(unterminated_files > 0);
+    }
 }
