@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::FileResult;
 
 /// Bumped whenever the reader or a tokenizer changes what it produces.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
