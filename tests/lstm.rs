@@ -1,5 +1,5 @@
 //! The hand-written LSTM against PyTorch's `nn.LSTM` (fixture made by
-//! ../shared/peers/make_lstm_fixture.py) and against finite differences.
+//! peers/make_lstm_fixture.py) and against finite differences.
 
 use dfdx::prelude::*;
 use improv::model::lstm::{Lstm, LstmConfig, LstmLayer};

@@ -56,7 +56,7 @@ pub enum BenchCmd {
         /// Vocabulary size (384 matches the PyTorch peer).
         #[arg(long, default_value_t = 384)]
         vocab: usize,
-        /// Also run the PyTorch peer (../shared/peers/torch_vae_lstm.py) with this Python.
+        /// Also run the PyTorch peer (peers/torch_vae_lstm.py) with this Python.
         #[arg(long)]
         peer: Option<PathBuf>,
         #[arg(long)]

@@ -90,9 +90,8 @@ pub fn train(
         })
     );
     if let Some(python) = peer {
-        let script = peer_script.unwrap_or_else(|| {
-            improv::paths::bundle_root().join("../shared/peers/torch_vae_lstm.py")
-        });
+        let script = peer_script
+            .unwrap_or_else(|| improv::paths::bundle_root().join("peers/torch_vae_lstm.py"));
         let out = Command::new(&python)
             .arg(&script)
             .args(["train", &batch.to_string(), &steps.to_string()])

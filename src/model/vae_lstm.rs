@@ -1,4 +1,4 @@
-//! The VAE-LSTM of PAPER.md (PyTorch equivalent: ../shared/peers/torch_vae_lstm.py): embedding,
+//! The VAE-LSTM of PAPER.md (PyTorch equivalent: peers/torch_vae_lstm.py): embedding,
 //! encoder LSTM stack, one Dense to (mean, logvar), a Dense lifting z that is added to the
 //! decoder's input at every step, decoder LSTM stack, Dense to the vocabulary.
 
