@@ -230,6 +230,45 @@ fn checkpoints_round_trip_exactly_and_refuse_damage() {
 }
 
 #[test]
+fn saving_over_a_folder_that_holds_other_files_is_refused_and_keeps_them() {
+    let model = Model::build(&tiny(ModelKind::VaeLstm), &Cpu::default(), 7).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A folder the user keeps a take in, and a training folder with its best/ and last/.
+    let kept = dir.path().join("mine");
+    std::fs::create_dir_all(&kept).unwrap();
+    let take = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/folk/airdsAirs")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    std::fs::write(kept.join("take.mid"), &take).unwrap();
+    let err = checkpoint::save(&kept, &model, &meta(&model), None).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("take.mid") && text.contains("not replaced"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1);
+    assert_eq!(std::fs::read(kept.join("take.mid")).unwrap(), take);
+    assert!(!kept.join("weights.safetensors").exists());
+    let run = dir.path().join("run");
+    checkpoint::save(&run.join("best"), &model, &meta(&model), None).unwrap();
+    assert!(checkpoint::save(&run, &model, &meta(&model), None).is_err());
+    assert!(checkpoint::load(&run.join("best"), &Cpu::default()).is_ok());
+    // A file where the folder should be is not replaced either.
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "mine").unwrap();
+    assert!(checkpoint::save(&file, &model, &meta(&model), None).is_err());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
 fn a_nan_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let dev = Cpu::default();
     let cfg = tiny(ModelKind::VaeLstm);

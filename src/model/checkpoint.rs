@@ -154,6 +154,7 @@ pub fn save(
     meta: &CheckpointMeta,
     optimizer: Option<&NamedTensors>,
 ) -> Result<(), CheckpointError> {
+    refuse_foreign(dir)?;
     let tmp = crate::fsx::temp_sibling(dir);
     let result = (|| {
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
@@ -179,6 +180,37 @@ pub fn save(
         let _ = fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// A save replaces the whole folder, so it may only replace a checkpoint: a folder holding
+/// anything but a checkpoint's own files (a MIDI file the user kept there, a training folder's
+/// `best/` and `last/`) is refused with its first such entry named, never emptied.
+fn refuse_foreign(dir: &Path) -> Result<(), CheckpointError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(invalid(dir, "exists and is not a folder; not replaced"))
+        }
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| ![META, WEIGHTS, OPTIMIZER].contains(&n.as_str()))
+        .collect();
+    names.sort();
+    match names.first() {
+        None => Ok(()),
+        Some(first) => Err(invalid(
+            dir,
+            format!(
+                "holds {} that is not part of a checkpoint ({first}{}); not replaced: save to a new folder",
+                if names.len() == 1 { "a file" } else { "files" },
+                if names.len() > 1 { ", ..." } else { "" }
+            ),
+        )),
+    }
 }
 
 /// Reads only the metadata of the checkpoint at `path` (or `path/best`).
