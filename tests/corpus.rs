@@ -150,16 +150,21 @@ fn cache_serves_unchanged_files_and_rereads_edited_ones() {
     assert!(matches!(event.pieces[0].tokens[0], Token::Bar { .. }));
 }
 
-#[test]
-fn split_is_by_piece_and_windows_cover_every_next_token() {
-    let c = Corpus::load(
+/// The bundled corpus with event tokens, read afresh (no cache).
+fn bundled() -> Corpus {
+    Corpus::load(
         &data(""),
         &LoadOptions {
             cache_dir: None,
             ..LoadOptions::new(TokenizerConfig::by_name("event").unwrap())
         },
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn split_is_by_piece_and_windows_cover_every_next_token() {
+    let c = bundled();
     let vocab = c.vocab();
     let val_fraction = 0.1;
     let train: Vec<&str> = c
@@ -204,14 +209,7 @@ fn split_is_by_piece_and_windows_cover_every_next_token() {
 
 #[test]
 fn near_duplicates_and_a_groove_fall_on_one_side() {
-    let c = Corpus::load(
-        &data(""),
-        &LoadOptions {
-            cache_dir: None,
-            ..LoadOptions::new(TokenizerConfig::by_name("event").unwrap())
-        },
-    )
-    .unwrap();
+    let c = bundled();
     let group = |path: &str| {
         c.pieces
             .iter()

@@ -13,18 +13,24 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
-fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
-    let dir = root().join("models/vae-lstm-small");
-    let (model, meta) = checkpoint::load(&dir, &Cpu::default()).unwrap();
+/// The bundled VAE-LSTM and the corpus folder `data/DIR` in its tokens (no cache).
+fn model_and_corpus(dir: &str) -> (improv::model::Model, checkpoint::CheckpointMeta, Corpus) {
+    let (model, meta) =
+        checkpoint::load(&root().join("models/vae-lstm-small"), &Cpu::default()).unwrap();
     let corpus = Corpus::load(
-        &root().join("data"),
+        &root().join("data").join(dir),
         &LoadOptions {
             cache_dir: None,
             ..LoadOptions::new(meta.tokenizer.clone())
         },
     )
     .unwrap();
+    (model, meta, corpus)
+}
+
+#[test]
+fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
+    let (model, meta, corpus) = model_and_corpus("");
     // The bundled corpus holds out ~36 pieces; three-bar continuations (two two-bar spans each)
     // give enough excerpts.
     let opts = JudgeOptions {
@@ -59,16 +65,7 @@ fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
 
 #[test]
 fn too_few_held_out_excerpts_is_a_clear_error() {
-    let dir = root().join("models/vae-lstm-small");
-    let (model, meta) = checkpoint::load(&dir, &Cpu::default()).unwrap();
-    let corpus = Corpus::load(
-        &root().join("data/classical"),
-        &LoadOptions {
-            cache_dir: None,
-            ..LoadOptions::new(meta.tokenizer.clone())
-        },
-    )
-    .unwrap();
+    let (model, meta, corpus) = model_and_corpus("classical");
     let opts = JudgeOptions {
         pieces: 100_000,
         ..JudgeOptions::default()
