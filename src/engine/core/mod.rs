@@ -11,6 +11,7 @@ mod script;
 mod session;
 mod snapshot;
 mod steer;
+mod training;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
