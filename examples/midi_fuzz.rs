@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 
 #[path = "../tests/common/midi_reference.rs"]
 mod midi_reference;
-use midi_reference::reference_notes;
+use midi_reference::{held_notes, keeps_95, reference_notes};
 
 struct Original {
     path: PathBuf,
@@ -40,30 +40,6 @@ fn midi_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `held` notes of one key switched on, `pairs` short notes of another, then the held notes
-/// switched off: the input that made the old note pairing quadratic.
-fn held_notes(held: usize, pairs: usize) -> Vec<u8> {
-    let on = |key| (0u8, key, 100u8);
-    let mut evs = vec![on(40); held];
-    for _ in 0..pairs {
-        evs.extend([on(60), (1, 60, 0)]);
-    }
-    evs.extend(std::iter::repeat_n((0, 40, 0), held));
-    let mut trk = Vec::with_capacity(evs.len() * 3 + 5);
-    for (i, (delta, key, vel)) in evs.into_iter().enumerate() {
-        trk.push(delta);
-        if i == 0 {
-            trk.push(0x90); // running status from here on
-        }
-        trk.extend_from_slice(&[key, vel]);
-    }
-    trk.extend_from_slice(&[0x00, 0xFF, 0x2F, 0x00]);
-    let mut out = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk".to_vec();
-    out.extend_from_slice(&(trk.len() as u32).to_be_bytes());
-    out.extend_from_slice(&trk);
-    out
-}
-
 #[derive(Default)]
 struct Tally {
     inputs: u64,
@@ -83,12 +59,7 @@ fn kept_or_said(orig: &Original, mutant: &[u8], read: &MidiRead) -> bool {
     if !read.warnings().is_empty() {
         return true;
     }
-    let expected = match reference_notes(mutant) {
-        Some(r) if orig.reference > 0 => r as f64 * orig.notes as f64 / orig.reference as f64,
-        Some(_) => 0.0,
-        None => orig.notes as f64,
-    };
-    read.seq.notes.len() as f64 >= 0.95 * expected.floor()
+    keeps_95(mutant, read.seq.notes.len(), orig.notes, orig.reference)
 }
 
 /// CPU time of this thread: the soak runs at nice 19 beside other work, and a read that waits

@@ -31,6 +31,7 @@ fn model_and_corpus(dir: &str) -> (improv::model::Model, checkpoint::CheckpointM
 #[test]
 fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
     let (model, meta, corpus) = model_and_corpus("");
+    let kn = judge::training_ngram(&corpus, &meta, 5, 0.1);
     // The bundled corpus holds out ~36 pieces; three-bar continuations (two two-bar spans each)
     // give enough excerpts.
     let opts = JudgeOptions {
@@ -38,7 +39,7 @@ fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
         bars: 3,
         ..JudgeOptions::default()
     };
-    let j = judge::judge(&model, &meta, &corpus, &opts).unwrap();
+    let j = judge::judge(&model, &meta, &corpus, &kn, &opts).unwrap();
     assert_eq!(j.excerpts, 140);
     assert!(
         j.ngram.accuracy >= 0.75,
@@ -66,11 +67,12 @@ fn the_two_sample_test_catches_an_ngram_and_passes_real_against_real() {
 #[test]
 fn too_few_held_out_excerpts_is_a_clear_error() {
     let (model, meta, corpus) = model_and_corpus("classical");
+    let kn = judge::training_ngram(&corpus, &meta, 5, 0.1);
     let opts = JudgeOptions {
         pieces: 100_000,
         ..JudgeOptions::default()
     };
-    let e = judge::judge(&model, &meta, &corpus, &opts).unwrap_err();
+    let e = judge::judge(&model, &meta, &corpus, &kn, &opts).unwrap_err();
     assert!(
         e.to_string().contains("fewer than the 100000 asked for"),
         "{e}"

@@ -13,7 +13,7 @@ use proptest::test_runner::RngSeed;
 
 #[path = "common/midi_reference.rs"]
 mod midi_reference;
-use midi_reference::reference_notes;
+use midi_reference::{keeps_95, reference_notes};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
@@ -84,13 +84,7 @@ fn kept_or_said(orig: &Original, mutant: &[u8], read: &Result<MidiRead, MidiProb
     if !read.warnings().is_empty() {
         return true;
     }
-    let expected = match reference_notes(mutant) {
-        Some(r) if orig.reference > 0 => r as f64 * orig.notes as f64 / orig.reference as f64,
-        Some(_) => 0.0,
-        // Where the reference gives up, the undamaged file is the measure.
-        None => orig.notes as f64,
-    };
-    read.seq.notes.len() as f64 >= 0.95 * expected.floor()
+    keeps_95(mutant, read.seq.notes.len(), orig.notes, orig.reference)
 }
 
 fn mutate(bytes: &[u8], changes: &[(usize, u8)]) -> Vec<u8> {

@@ -6,6 +6,10 @@ use improv::music::midi::{self, MidiProblem};
 use improv::music::{Note, NoteSeq};
 use proptest::prelude::*;
 
+#[path = "common/midi_reference.rs"]
+mod midi_reference;
+use midi_reference::held_notes;
+
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
 }
@@ -417,30 +421,6 @@ fn fifos_devices_and_huge_files_fail_at_once_with_one_line() {
         .any(|l| l.contains("x.mid: not a regular file")));
     assert!(failed.iter().any(|l| l.contains("big.mid: larger than")));
     assert_eq!(corpus.pieces.len(), 1);
-}
-
-/// `held` notes of one key switched on, `pairs` short notes of another, then the held notes
-/// switched off: one list of open notes made this quadratic (a 2.4 MB file took 35 s).
-fn held_notes(held: usize, pairs: usize) -> Vec<u8> {
-    let on = |key| (0u8, key, 100u8);
-    let mut evs = vec![on(40); held];
-    for _ in 0..pairs {
-        evs.extend([on(60), (1, 60, 0)]);
-    }
-    evs.extend(std::iter::repeat_n((0, 40, 0), held));
-    let mut trk = Vec::with_capacity(evs.len() * 3 + 5);
-    for (i, (delta, key, vel)) in evs.into_iter().enumerate() {
-        trk.push(delta);
-        if i == 0 {
-            trk.push(0x90); // running status from here on
-        }
-        trk.extend_from_slice(&[key, vel]);
-    }
-    trk.extend_from_slice(&[0x00, 0xFF, 0x2F, 0x00]);
-    let mut out = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk".to_vec();
-    out.extend_from_slice(&(trk.len() as u32).to_be_bytes());
-    out.extend_from_slice(&trk);
-    out
 }
 
 #[test]

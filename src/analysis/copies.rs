@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::classify::Standardizer;
+use crate::corpus::split::hash64;
 
 /// Spans with fewer notes than this say too little to count as copied (an empty or one-chord
 /// pair of bars recurs in every corpus) and are left out of both counts.
@@ -39,11 +40,8 @@ pub fn spans(ids: &[u32], mark: impl Fn(u32) -> Mark) -> Vec<u64> {
 }
 
 fn hash_ids(span: &[u32]) -> u64 {
-    let mut h = blake3::Hasher::new();
-    for id in span {
-        h.update(&id.to_le_bytes());
-    }
-    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]))
+    let bytes: Vec<u8> = span.iter().flat_map(|id| id.to_le_bytes()).collect();
+    hash64(&bytes)
 }
 
 /// Every two-bar span of a set of pieces (the training set).
@@ -54,11 +52,11 @@ pub struct SpanIndex {
 
 impl SpanIndex {
     pub fn build<'a>(pieces: impl Iterator<Item = &'a [u32]>, mark: impl Fn(u32) -> Mark) -> Self {
-        let mut spans = HashSet::new();
+        let mut index = HashSet::new();
         for ids in pieces {
-            spans.extend(super::copies::spans(ids, &mark));
+            index.extend(spans(ids, &mark));
         }
-        SpanIndex { spans }
+        SpanIndex { spans: index }
     }
 
     pub fn len(&self) -> usize {
@@ -75,17 +73,17 @@ impl SpanIndex {
         pieces: impl Iterator<Item = &'a [u32]>,
         mark: impl Fn(u32) -> Mark,
     ) -> Copies {
-        let (mut found, mut spans) = (0, 0);
+        let (mut found, mut total) = (0, 0);
         for ids in pieces {
-            for s in super::copies::spans(ids, &mark) {
-                spans += 1;
+            for s in spans(ids, &mark) {
+                total += 1;
                 found += self.spans.contains(&s) as usize;
             }
         }
         Copies {
-            spans,
+            spans: total,
             found,
-            share: found as f64 / spans.max(1) as f64,
+            share: found as f64 / total.max(1) as f64,
         }
     }
 }

@@ -26,7 +26,6 @@ use improv::generate::recon::reconstruction;
 use improv::generate::sample::Sampling;
 use improv::judge::{self, max_tokens, JudgeOptions, Judgement};
 use improv::model::checkpoint::{self, CheckpointMeta};
-use improv::model::ngram::KneserNey;
 use improv::music::tokens::Token;
 use improv::music::NoteSeq;
 use improv::rng::Rng;
@@ -171,15 +170,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             a.bars + 1
         );
     }
-    let train_ids: Vec<Vec<u32>> = corpus
-        .pieces_in(Split::Train, val_fraction)
-        .map(|p| meta.vocab.encode(&p.tokens).0)
-        .collect();
-    let kn = KneserNey::train(
-        a.ngram_order,
-        meta.vocab.len(),
-        train_ids.iter().map(|s| s.as_slice()),
-    );
+    let kn = judge::training_ngram(&corpus, &meta, a.ngram_order, val_fraction);
     let ngram: Vec<Vec<u32>> = (0..a.samples)
         .into_par_iter()
         .map(|i| {
@@ -266,10 +257,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
             folds: a.folds,
             seed: a.seed,
             sampling: sampling.clone(),
-            ngram_order: a.ngram_order,
             val_fraction,
         };
-        match judge::judge(&model, &meta, &corpus, &opts) {
+        match judge::judge(&model, &meta, &corpus, &kn, &opts) {
             Ok(j) => Some(j),
             // The other figures stand without it; say why it is missing and how to get it.
             Err(e @ judge::JudgeError::TooFew { .. }) => {

@@ -22,8 +22,7 @@ impl Split {
     /// The side of a group by its key: stable across runs, machines and corpus edits that leave
     /// the group alone.
     pub fn of_key(key: &str, val_fraction: f64) -> Split {
-        let h = blake3::hash(key.as_bytes());
-        let x = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        let x = hash64(key.as_bytes());
         if (x as f64 / u64::MAX as f64) < val_fraction {
             Split::Validation
         } else {
@@ -36,6 +35,12 @@ impl Split {
     pub fn of_path(path: &str, val_fraction: f64) -> Split {
         Split::of_key(path, val_fraction)
     }
+}
+
+/// A stable 64-bit hash of `bytes` (the first eight bytes of their blake3, little-endian).
+pub fn hash64(bytes: &[u8]) -> u64 {
+    let h = blake3::hash(bytes);
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
 }
 
 /// Melody intervals per shingle: long enough that two unrelated tunes rarely share one, short
@@ -81,9 +86,8 @@ pub fn melody_fingerprint(seq: &NoteSeq) -> Vec<u32> {
         .windows(SHINGLE)
         .filter(|w| w.iter().any(|&s| s != 0))
         .map(|w| {
-            let bytes: Vec<u8> = w.iter().map(|&s| s as u8).collect();
-            let h = blake3::hash(&bytes);
-            u32::from_le_bytes(h.as_bytes()[..4].try_into().unwrap_or([0; 4]))
+            let bytes: [u8; SHINGLE] = std::array::from_fn(|k| w[k] as u8);
+            hash64(&bytes) as u32
         })
         .collect();
     out.sort_unstable();

@@ -2,6 +2,7 @@
 //! force, so it stands alone) and the bars that follow it.
 
 use super::Corpus;
+use crate::corpus::split::hash64;
 use crate::corpus::Split;
 use crate::model::checkpoint::CheckpointMeta;
 use crate::music::tokens::Token;
@@ -39,14 +40,6 @@ pub struct Encoded<'a> {
     pieces: Vec<Encoded1>,
 }
 
-fn hash64(s: &str) -> u64 {
-    u64::from_le_bytes(
-        blake3::hash(s.as_bytes()).as_bytes()[..8]
-            .try_into()
-            .unwrap_or([0; 8]),
-    )
-}
-
 impl<'a> Encoded<'a> {
     pub fn of(corpus: &Corpus, meta: &'a CheckpointMeta, val_fraction: f64) -> Self {
         let pieces = corpus
@@ -69,7 +62,7 @@ impl<'a> Encoded<'a> {
                     ids,
                     bars,
                     style,
-                    group: hash64(&p.group),
+                    group: hash64(p.group.as_bytes()),
                     sub_corpus: p.sub_corpus().to_string(),
                     source,
                     split: p.split(val_fraction),
@@ -79,12 +72,12 @@ impl<'a> Encoded<'a> {
         Encoded { meta, pieces }
     }
 
-    /// The ids of every training piece, with its source.
-    pub fn training_ids(&self) -> impl Iterator<Item = (&[u32], &str)> {
+    /// The ids of every training piece.
+    pub fn training_ids(&self) -> impl Iterator<Item = &[u32]> {
         self.pieces
             .iter()
             .filter(|p| p.split == Split::Train)
-            .map(|p| (p.ids.as_slice(), p.source.as_str()))
+            .map(|p| p.ids.as_slice())
     }
 
     /// Excerpts of `bars` bars after a primer bar starting at bar `b` of piece `k`, if it has

@@ -24,7 +24,7 @@ use crate::analysis::copies::{self, Copies, Mark, SpanIndex};
 use crate::analysis::metrics::{compare, Metrics, NAMES};
 use crate::analysis::symbolic;
 use crate::analysis::two_sample::{self, Side, TwoSample};
-use crate::corpus::{Corpus, SplitReport};
+use crate::corpus::{Corpus, Split, SplitReport};
 use crate::generate::piece::{self, GenerateOptions, Mode};
 use crate::generate::sample::Sampling;
 use crate::model::checkpoint::CheckpointMeta;
@@ -49,7 +49,6 @@ pub struct JudgeOptions {
     pub folds: usize,
     pub seed: u64,
     pub sampling: Sampling,
-    pub ngram_order: usize,
     pub val_fraction: f64,
 }
 
@@ -64,7 +63,6 @@ impl Default for JudgeOptions {
                 top_p: Some(0.95),
                 ..Sampling::default()
             },
-            ngram_order: 5,
             val_fraction: 0.1,
         }
     }
@@ -218,11 +216,28 @@ pub fn continuation(meta: &CheckpointMeta, primer: &[u32], cont: &[u32]) -> Note
     out
 }
 
-/// Judges `model` on the held-out pieces of `corpus` (its training corpus).
+/// The n-gram of `corpus`'s training pieces in `meta`'s vocabulary: the baseline `eval` samples
+/// and the judgement continues primers with.
+pub fn training_ngram(
+    corpus: &Corpus,
+    meta: &CheckpointMeta,
+    order: usize,
+    val_fraction: f64,
+) -> KneserNey {
+    let ids: Vec<Vec<u32>> = corpus
+        .pieces_in(Split::Train, val_fraction)
+        .map(|p| meta.vocab.encode(&p.tokens).0)
+        .collect();
+    KneserNey::train(order, meta.vocab.len(), ids.iter().map(Vec::as_slice))
+}
+
+/// Judges `model` on the held-out pieces of `corpus` (its training corpus); `kn` is
+/// [`training_ngram`] of the same corpus.
 pub fn judge(
     model: &(impl Vae + Sync),
     meta: &CheckpointMeta,
     corpus: &Corpus,
+    kn: &KneserNey,
     opts: &JudgeOptions,
 ) -> Result<Judgement, JudgeError> {
     if !matches!(meta.tokenizer, TokenizerConfig::Event(_)) {
@@ -239,11 +254,6 @@ pub fn judge(
         });
     }
     let trained = encoded.matching_training(&held, opts.bars, &mut rng);
-    let kn = KneserNey::train(
-        opts.ngram_order,
-        meta.vocab.len(),
-        encoded.training_ids().map(|(ids, _)| ids),
-    );
     let generated: Vec<Vec<u32>> = held
         .par_iter()
         .enumerate()
@@ -268,7 +278,7 @@ pub fn judge(
         .enumerate()
         .map(|(i, e)| {
             let seed = opts.seed ^ ((i as u64 + 1) << 20);
-            ngram_continuation(&kn, meta, &e.primer, opts.bars, max_tokens(opts.bars), seed)
+            ngram_continuation(kn, meta, &e.primer, opts.bars, max_tokens(opts.bars), seed)
         })
         .collect();
 
@@ -329,7 +339,7 @@ pub fn judge(
     let sub_corpora = sub_corpora(&held, &held_seqs, &gen_seqs);
 
     let mark = marker(meta);
-    let index = SpanIndex::build(encoded.training_ids().map(|(ids, _)| ids), &mark);
+    let index = SpanIndex::build(encoded.training_ids(), &mark);
     let copied = |conts: Vec<&[u32]>| index.copied(conts.into_iter(), &mark);
     let scale = Standardizer::fit(&held_x);
     let variety_held_out = copies::variety(&held_x, &scale);
