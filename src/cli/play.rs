@@ -285,8 +285,14 @@ pub fn play(a: PlayArgs) -> Result<()> {
     }
     if let Some(rec) = recorder {
         let path = a.record.unwrap_or_default();
-        let seq = rec.finish()?;
+        let (seq, failed) = rec.finish()?;
         eprintln!("recorded {} notes to {}", seq.notes.len(), path.display());
+        if let Some(f) = failed {
+            anyhow::bail!(
+                "--record: the journal failed during the take ({f}); {} holds what was journaled before that",
+                path.display()
+            );
+        }
     }
     // The process ends right after this. Closing a JACK client cancels its process thread, and
     // when that lands inside the callback the jack crate's catch_unwind swallows the forced

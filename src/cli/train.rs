@@ -232,16 +232,44 @@ fn tokenizer_config(args: &TrainArgs) -> Result<TokenizerConfig> {
     }
 }
 
+/// The checkpoint `--resume` continues from: `OUT/last`, or `OUT/best` (with a warning, and
+/// fresh optimiser moments) when `last` is missing or damaged.
+fn resume_point(
+    out: &std::path::Path,
+    dev: &Cpu,
+) -> Result<(PathBuf, Model, checkpoint::CheckpointMeta)> {
+    let last = out.join("last");
+    let best = out.join("best");
+    match checkpoint::load(&last, dev) {
+        Ok((model, meta)) => Ok((last, model, meta)),
+        Err(e) => match checkpoint::load(&best, dev) {
+            Ok((model, meta)) => {
+                eprintln!(
+                    "warning: --resume: {e}; resuming from {} instead (its epoch, optimizer restarted)",
+                    best.display()
+                );
+                Ok((best, model, meta))
+            }
+            Err(_) => {
+                Err(anyhow::Error::new(e).context(format!("--resume: reading {}", last.display())))
+            }
+        },
+    }
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
     let dir = corpus_dir(args.corpus.clone());
     let dev = Cpu::default();
     let last = args.out.join("last");
     let (model, resume, tokenizer) = if args.resume {
-        let (model, meta) = checkpoint::load(&last, &dev)
-            .with_context(|| format!("--resume: reading {}", last.display()))?;
+        let (from, model, meta) = resume_point(&args.out, &dev)?;
         let state: TrainState = serde_json::from_value(meta.training)
-            .context("--resume: the checkpoint has no training state")?;
-        let moments = checkpoint::load_optimizer(&last)?.unwrap_or_default();
+            .with_context(|| format!("--resume: {} has no training state", from.display()))?;
+        let moments = if from == last {
+            checkpoint::load_optimizer(&last)?.unwrap_or_default()
+        } else {
+            Default::default()
+        };
         (
             Some((model, meta.vocab, meta.corpus)),
             Some((state, moments)),

@@ -25,6 +25,7 @@ mod handle;
 pub mod parse;
 pub mod snapshot;
 
+pub use self::core::{read_session, SessionFile};
 pub use command::*;
 pub use complete::{complete, highlight, validate, Completion, Highlight};
 pub use event::{CommandId, Event, Level};

@@ -34,7 +34,8 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        // The message quotes the line's words: shown escaped and cut, never raw.
+        f.write_str(&crate::text::printable(&self.message, 300, false))?;
         if let Some(s) = &self.suggestion {
             write!(f, "; did you mean `{s}`?")?;
         }
@@ -412,16 +413,18 @@ impl<'a> Args<'a> {
                     "bar" => Quantum::Bar,
                     _ => Quantum::Beat,
                 };
-                if self.peek().is_none() {
+                let Some(next) = self.peek() else {
                     return Err(self.missing("a command", u));
-                }
-                let inner = self.command()?;
-                if matches!(inner, Command::At { .. } | Command::Wait(_)) {
+                };
+                // Refused before parsing the rest: `at at at ...` must not recurse.
+                let word = next.text.to_ascii_lowercase();
+                if word == "at" || word == "wait" {
                     return Err(err(
-                        first.span.clone(),
+                        next.span.clone(),
                         "`at` takes a command other than `at` or `wait`",
                     ));
                 }
+                let inner = self.command()?;
                 Command::At {
                     quantum,
                     command: Box::new(inner),

@@ -123,7 +123,7 @@ fn parses(#[case] line: &str, #[case] expected: Command) {
 #[case("layer bass chanel 3", 12, "unknown word `chanel`", Some("channel"))]
 #[case("layer bass channel 0", 20, "channel 1..16", None)]
 #[case("layer main channel 2", 7, "main voice", None)]
-#[case("at bar wait train", 1, "other than", None)]
+#[case("at bar wait train", 8, "other than", None)]
 #[case("", 1, "empty line", None)]
 #[case("map 200 tempo", 5, "controller number 0..127", None)]
 #[case("map 74 tempi", 8, "unknown word `tempi`", Some("tempo"))]
@@ -155,4 +155,13 @@ fn every_command_in_the_table_has_help_and_parses_its_name() {
             assert!(!e.message.contains("unknown command"), "{}: {e}", c.name);
         }
     }
+}
+
+#[test]
+fn at_nested_sixteen_thousand_deep_is_refused_without_recursing() {
+    // A 112 KB line that once overflowed the stack.
+    let line = format!("{}tempo 120", "at bar ".repeat(16_000));
+    let e = parse(&line).unwrap_err();
+    assert!(e.message.contains("other than `at`"), "{e}");
+    assert_eq!(e.column(&line), 8, "points at the second `at`");
 }

@@ -17,7 +17,10 @@ use crate::music::tokens::{TokenizerConfig, Vocab};
 /// Bumped when the layout changes; older checkpoints are refused with a clear message.
 pub const FORMAT: u32 = 1;
 const META: &str = "meta.json";
-const WEIGHTS: &str = "weights.safetensors";
+/// The largest weights or optimiser file read (the limit of [`crate::model::MAX_PARAMS`]
+/// weights, three copies for the optimiser's moments).
+const MAX_TENSOR_BYTES: u64 = 3 * 4 * crate::model::config::MAX_PARAMS as u64 + (1 << 20);
+pub const WEIGHTS: &str = "weights.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +90,10 @@ fn invalid(path: &Path, problem: impl Into<String>) -> CheckpointError {
 }
 
 /// The checkpoint directory `path` names: itself when it holds `meta.json`, else its `best/`.
+/// A save cut short mid-swap (see [`crate::fsx::replace_dir`]) is undone first.
 pub fn resolve(path: &Path) -> PathBuf {
+    let _ = crate::fsx::recover_dir(path);
+    let _ = crate::fsx::recover_dir(&path.join("best"));
     if !path.join(META).is_file() && path.join("best").join(META).is_file() {
         return path.join("best");
     }
@@ -113,7 +119,8 @@ fn encode_tensors(tensors: &NamedTensors, path: &Path) -> Result<Vec<u8>, Checkp
 
 /// Reads a safetensors file of f32 tensors.
 pub fn read_tensors(path: &Path) -> Result<TensorMap, CheckpointError> {
-    let bytes = fs::read(path).map_err(io(path))?;
+    let bytes = crate::fsx::read_regular(path, MAX_TENSOR_BYTES)
+        .map_err(|e| invalid(path, e.to_string()))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| invalid(path, format!("not a safetensors file ({e:?})")))?;
     let mut out = HashMap::new();
@@ -154,29 +161,23 @@ pub fn save(
     meta: &CheckpointMeta,
     optimizer: Option<&NamedTensors>,
 ) -> Result<(), CheckpointError> {
+    crate::fsx::recover_dir(dir).map_err(io(dir))?;
     refuse_foreign(dir)?;
     let tmp = crate::fsx::temp_sibling(dir);
     let result = (|| {
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         let weights = encode_tensors(&model_tensors(model), dir)?;
-        fs::write(tmp.join(WEIGHTS), weights).map_err(io(&tmp))?;
+        crate::fsx::write_synced(&tmp.join(WEIGHTS), &weights).map_err(io(&tmp))?;
         if let Some(opt) = optimizer {
-            fs::write(tmp.join(OPTIMIZER), encode_tensors(opt, dir)?).map_err(io(&tmp))?;
+            crate::fsx::write_synced(&tmp.join(OPTIMIZER), &encode_tensors(opt, dir)?)
+                .map_err(io(&tmp))?;
         }
         let json = serde_json::to_vec_pretty(meta).map_err(|e| invalid(dir, e.to_string()))?;
-        fs::write(tmp.join(META), json).map_err(io(&tmp))?;
-        // Swap in: the old directory moves aside first so a crash leaves one complete copy.
-        let old = crate::fsx::temp_sibling(dir);
-        if dir.exists() {
-            fs::rename(dir, &old).map_err(io(dir))?;
-        }
-        fs::rename(&tmp, dir).map_err(io(dir))?;
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(io(&old))?;
-        }
-        Ok(())
+        crate::fsx::write_synced(&tmp.join(META), &json).map_err(io(&tmp))?;
+        // One complete copy at `dir` (or, after a crash mid-swap, beside it) at every instant.
+        crate::fsx::replace_dir(&tmp, dir).map_err(io(dir))
     })();
-    if result.is_err() {
+    if result.is_err() && tmp.exists() {
         let _ = fs::remove_dir_all(&tmp);
     }
     result
@@ -217,7 +218,9 @@ fn refuse_foreign(dir: &Path) -> Result<(), CheckpointError> {
 pub fn load_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
     let dir = resolve(path);
     let file = dir.join(META);
-    let text = fs::read_to_string(&file).map_err(io(&file))?;
+    let bytes =
+        crate::fsx::read_regular(&file, 64 << 20).map_err(|e| invalid(&file, e.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let meta: CheckpointMeta =
         serde_json::from_str(&text).map_err(|e| invalid(&file, format!("bad metadata: {e}")))?;
     if meta.format != FORMAT {
@@ -244,9 +247,20 @@ pub fn load_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
 pub fn load(path: &Path, dev: &Cpu) -> Result<(Model, CheckpointMeta), CheckpointError> {
     let dir = resolve(path);
     let meta = load_meta(&dir)?;
-    let mut model = Model::build(&meta.model, dev, 0).map_err(|e| invalid(&dir, e))?;
     let file = dir.join(WEIGHTS);
     let mut tensors = read_tensors(&file)?;
+    // A damaged config must not allocate a model its weights could never fill.
+    let held: usize = tensors.values().map(|(_, v)| v.len()).sum();
+    if meta.model.min_params() > held {
+        return Err(invalid(
+            &file,
+            format!(
+                "holds {held} weights, the config needs at least {}",
+                meta.model.min_params()
+            ),
+        ));
+    }
+    let mut model = Model::build(&meta.model, dev, 0).map_err(|e| invalid(&dir, e))?;
     for (name, p) in model.params_mut() {
         let (r, c) = *p.shape();
         let (shape, values) = tensors

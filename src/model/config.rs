@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::music::tokens::{Token, Vocab};
 
+/// The most weights a model may have (1.6 GB of f32; the presets have at most a few million).
+pub const MAX_PARAMS: usize = 400_000_000;
+
 /// Which of the two models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -112,6 +115,16 @@ impl ModelConfig {
         style_index(self.style_range()?, first)
     }
 
+    /// A lower bound of the weight count of either kind built from this config (its embedding
+    /// and one `hidden x hidden` matrix a layer), to refuse a config its weights cannot fill
+    /// before anything is allocated.
+    pub fn min_params(&self) -> usize {
+        self.vocab.saturating_mul(self.embed).saturating_add(
+            self.layers
+                .saturating_mul(self.hidden.saturating_mul(self.hidden)),
+        )
+    }
+
     /// Problems that would make a build fail, as one line.
     pub fn validate(&self) -> Result<(), String> {
         let sizes = [
@@ -124,6 +137,34 @@ impl ModelConfig {
         ];
         if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
             return Err(format!("model config: {name} must be above 0"));
+        }
+        // Bounds far above any real model, so a damaged config cannot ask for terabytes.
+        let limits = [
+            ("vocab", self.vocab, 1 << 20),
+            ("embed", self.embed, 1 << 14),
+            ("hidden", self.hidden, 1 << 14),
+            ("layers", self.layers, 256),
+            ("latent", self.latent, 1 << 12),
+            ("window", self.window, 1 << 16),
+            ("heads", self.heads, 1 << 10),
+            ("ff", self.ff, 1 << 16),
+        ];
+        if let Some((name, v, max)) = limits.iter().find(|(_, v, max)| v > max) {
+            return Err(format!(
+                "model config: {name} {v} is above the limit of {max}"
+            ));
+        }
+        if self.min_params() > MAX_PARAMS {
+            return Err(format!(
+                "model config: at least {} weights, above the limit of {MAX_PARAMS}",
+                self.min_params()
+            ));
+        }
+        if !(0.0..1.0).contains(&self.word_dropout) {
+            return Err(format!(
+                "model config: word dropout {} not in [0, 1)",
+                self.word_dropout
+            ));
         }
         if self.kind == ModelKind::VaeTransformer
             && (self.heads == 0 || !self.hidden.is_multiple_of(self.heads))

@@ -28,6 +28,8 @@ pub enum RecordError {
     Midi(#[from] midi::MidiError),
     #[error("{}: line {line}: not a journal entry", path.display())]
     Journal { path: PathBuf, line: usize },
+    #[error("{} exists; not replaced: record to a new file", path.display())]
+    Exists { path: PathBuf },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecordError + '_ {
@@ -83,6 +85,8 @@ pub struct Recorder {
     input: rtrb::Producer<Entry>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), RecordError>>>,
+    /// The journal's error, once its thread stopped on one.
+    failed: Option<String>,
 }
 
 impl Recorder {
@@ -91,8 +95,18 @@ impl Recorder {
         bpm: f64,
         bar_beats: f64,
     ) -> Result<(Recorder, RecorderSink), RecordError> {
+        // A take never replaces a file the user has, nor a journal not yet recovered.
+        if path.exists() {
+            return Err(RecordError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
         let journal = journal_path(path);
-        let file = File::create(&journal).map_err(io(&journal))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&journal)
+            .map_err(io(&journal))?;
         let mut w = BufWriter::new(file);
         writeln!(w, "improv-journal 1 bpm {bpm}").map_err(io(&journal))?;
         let (tx, played) = rtrb::RingBuffer::new(1 << 14);
@@ -109,6 +123,7 @@ impl Recorder {
             input,
             stop,
             thread: Some(thread),
+            failed: None,
         };
         Ok((rec, RecorderSink { tx }))
     }
@@ -122,17 +137,34 @@ impl Recorder {
         });
     }
 
-    /// Stops, writes the MIDI file atomically and removes the journal; the recorded piece.
-    pub fn finish(mut self) -> Result<NoteSeq, RecordError> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap_or(Ok(()))?;
+    /// The journal's failure (a full disk, a removed folder) as soon as its thread has
+    /// stopped on one: recording goes on into memory no more, so the caller says so at once.
+    pub fn failure(&mut self) -> Option<String> {
+        if self.failed.is_some() || !self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            return None;
         }
+        let r = self.thread.take().map(|t| t.join());
+        let text = match r {
+            Some(Ok(Err(e))) => e.to_string(),
+            Some(Err(_)) => "the journal thread panicked".to_string(),
+            _ => return None,
+        };
+        self.failed = Some(text.clone());
+        Some(text)
+    }
+
+    /// Stops, writes the MIDI file atomically and removes the journal; the recorded piece and,
+    /// when the journal failed during the take, what it said (the piece ends where it stopped).
+    /// When the MIDI file cannot be written the journal stays, to be recovered at the next start.
+    pub fn finish(mut self) -> Result<(NoteSeq, Option<String>), RecordError> {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.failure();
+        let failed = self.failed.take();
         let journal = journal_path(&self.path);
         let seq = recover(&journal)?;
         midi::write_file(&seq, &self.path)?;
         std::fs::remove_file(&journal).map_err(io(&journal))?;
-        Ok(seq)
+        Ok((seq, failed))
     }
 }
 
@@ -268,14 +300,38 @@ mod tests {
         let crashed = recover(&journal_path(&path)).unwrap();
         assert!(crashed.notes.len() >= 8, "{} notes", crashed.notes.len());
         assert!(!path.exists());
-        let seq = rec.finish().unwrap();
+        let (seq, failed) = rec.finish().unwrap();
         assert_eq!(seq.notes.len(), 12);
+        assert_eq!(failed, None);
         assert!(!journal_path(&path).exists());
         let back = midi::read_file(&path).unwrap().seq;
         let pitches: Vec<u8> = back.notes.iter().map(|n| n.pitch).collect();
         assert_eq!(pitches, (60..72).collect::<Vec<u8>>());
         assert!((back.notes[11].start - 11.0).abs() < 1e-2);
         assert!((back.notes[0].duration - 0.5).abs() < 1e-2);
+    }
+
+    #[test]
+    fn a_take_never_replaces_a_file_or_an_unrecovered_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mine.mid");
+        std::fs::write(&path, b"the user's file").unwrap();
+        let e = Recorder::start(&path, 120.0, 4.0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.ends_with("mine.mid exists; not replaced: record to a new file"),
+            "{e}"
+        );
+        let other = dir.path().join("take.mid");
+        std::fs::write(journal_path(&other), "improv-journal 1 bpm 120\n").unwrap();
+        let e = Recorder::start(&other, 120.0, 4.0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("take.mid.journal"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"the user's file");
     }
 
     #[test]

@@ -103,7 +103,7 @@ impl App {
         for line in text.lines() {
             self.log.push(LogLine {
                 level,
-                text: line.to_string(),
+                text: crate::text::printable(line, 1_000, false),
             });
         }
         if self.log.len() > LOG_LINES {

@@ -7,8 +7,13 @@ mod listen;
 mod live;
 mod model;
 mod player;
+mod recovery;
 mod script;
 mod session;
+mod session_check;
+
+pub use session::SessionFile;
+pub use session_check::read_session;
 mod snapshot;
 mod steer;
 mod training;
@@ -109,11 +114,18 @@ pub(super) struct Core {
     /// Controller maps and the external clock (`map`, `clock in`).
     pub control: control::Control,
     pub watch: Option<script::Watcher>,
+    /// The scripts running now: `run` id to its file and the script that ran it.
+    pub scripts: std::collections::HashMap<CommandId, script::Frame>,
     pub history: Vec<String>,
     pub session_path: Option<PathBuf>,
     pub last_autosave: Instant,
+    /// Set while the autosave failed to load: it is not written over.
+    pub autosave_held: Option<session::AutosaveHeld>,
     pub quit: bool,
 }
+
+/// The most characters shown of one line of an error or log message (a 1 MB argument is cut).
+const LINE_CHARS: usize = 1_000;
 
 impl Core {
     pub fn new(opts: EngineOptions, events: Sender<Event>, shared: Arc<Mutex<Snapshot>>) -> Core {
@@ -135,22 +147,30 @@ impl Core {
             input_port: None,
             control: control::Control::default(),
             watch: None,
+            scripts: Default::default(),
             history: Vec::new(),
             session_path: None,
             last_autosave: Instant::now(),
+            autosave_held: None,
             quit: false,
         }
     }
 
     pub fn run(mut self, rx: Receiver<Msg>) {
         session::install_panic_hook(&self.opts.home);
+        for said in recovery::recover_all(&self.opts.home) {
+            match said {
+                Ok(text) => self.warn(text),
+                Err(text) => self.emit(Event::Error { text }),
+            }
+        }
         self.publish();
         while !self.quit {
             let wait = if self.busy() { 5 } else { 50 };
             match rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(Msg::Command { id, command, line }) => {
                     if let Some(l) = line {
-                        self.history.push(l);
+                        self.history.push(crate::text::printable(&l, 1_000, false));
                         if self.history.len() > HISTORY {
                             self.history.remove(0);
                         }
@@ -184,7 +204,23 @@ impl Core {
             || !self.queue.is_empty()
     }
 
+    /// Sends `e` to the front ends; its text is made safe for a terminal first (a command
+    /// line's control characters are shown escaped, a huge argument is cut).
     pub fn emit(&self, e: Event) {
+        let e = match e {
+            Event::Error { text } => Event::Error {
+                text: crate::text::printable_lines(&text, LINE_CHARS),
+            },
+            Event::Done { id, error } => Event::Done {
+                id,
+                error: error.map(|t| crate::text::printable_lines(&t, LINE_CHARS)),
+            },
+            Event::Log { level, text } => Event::Log {
+                level,
+                text: crate::text::printable_lines(&text, LINE_CHARS),
+            },
+            e => e,
+        };
         let _ = self.events.send(e);
     }
 
@@ -237,6 +273,8 @@ impl Core {
 
     /// Drops the rest of a failed script and ends its `run` command with the error.
     fn abort_script(&mut self, run_id: CommandId, text: String) {
+        // A script run by another fails that one too.
+        let parent = self.scripts.remove(&run_id).and_then(|f| f.parent);
         let before = self.queue.len();
         self.queue.retain(|i| match i {
             Item::Command { script, .. } => script.as_ref().map(|s| s.0) != Some(run_id),
@@ -250,8 +288,11 @@ impl Core {
         if before != self.queue.len() || run_id < INTERNAL_IDS {
             self.emit(Event::Done {
                 id: run_id,
-                error: Some(text),
+                error: Some(text.clone()),
             });
+        }
+        if let Some(p) = parent {
+            self.abort_script(p, text);
         }
     }
 
@@ -345,7 +386,10 @@ impl Core {
 
     fn run_item(&mut self, item: Item) {
         match item {
-            Item::EndScript { id } => self.done(id, Ok(()), None),
+            Item::EndScript { id } => {
+                self.scripts.remove(&id);
+                self.done(id, Ok(()), None)
+            }
             Item::Restore { id, file } => {
                 let r = self.restore(*file);
                 self.done(id, r, None);
@@ -464,7 +508,8 @@ impl Core {
                 Err(e) => Err(e),
             },
             Command::Run(path) => {
-                match self.run_script(id, &resolve_input(path)) {
+                let parent = script.as_ref().map(|s| s.0);
+                match self.run_script(id, parent, &resolve_input(path)) {
                     // Done comes with the script's end marker.
                     Ok(()) => return,
                     Err(e) => Err(e),
@@ -546,7 +591,7 @@ impl Core {
             Command::Virtual => self.play.virtual_port(&self.events),
             Command::Synth(s) => self.play.synth(s, &self.events),
             Command::Latency { sink, ms } => self.play.latency(&sink, ms),
-            Command::Record(r) => self.play.record(r, &self.events),
+            Command::Record(r) => self.record(r),
             Command::Clock(ClockCmd::Out(on)) => self.play.clock_out(on, &self.events),
             Command::Watch(path) => self.watch(path.map(resolve_input)),
             Command::Session(SessionCmd::Save(name)) => self.save_session(&name),
@@ -580,8 +625,40 @@ impl Core {
         }
     }
 
+    /// `record start|stop`, with the take marked for recovery while it runs.
+    fn record(&mut self, r: RecordCmd) -> Result<(), String> {
+        let home = self.opts.home.clone();
+        match &r {
+            RecordCmd::Start(path) => {
+                self.play.record(r.clone(), &self.events)?;
+                if let Err(e) = recovery::mark(&home, path) {
+                    self.warn(format!(
+                        "record: {e}: this take cannot be recovered after a crash"
+                    ));
+                }
+                Ok(())
+            }
+            RecordCmd::Stop => {
+                let take = self.play.recording();
+                let result = self.play.record(r, &self.events);
+                if let Some(take) =
+                    take.filter(|t| !crate::play::recorder::journal_path(t).exists())
+                {
+                    recovery::unmark(&home, &take);
+                }
+                result
+            }
+        }
+    }
+
     fn shutdown(&mut self) {
         self.models.stop_training();
+        if self.play.recording().is_some() {
+            if let Err(text) = self.record(RecordCmd::Stop) {
+                eprintln!("improv: {text}");
+                self.emit(Event::Error { text });
+            }
+        }
         self.play.shutdown(&self.events);
         if self.opts.autosave_every.is_some() {
             self.autosave();

@@ -231,6 +231,16 @@ impl PlayState {
 
     /// Reports a playback that has ended, and sinks that went away.
     pub fn poll(&mut self) -> Option<Event> {
+        if let Some((rec, path)) = self.recorder.as_mut() {
+            if let Some(e) = rec.failure() {
+                return Some(Event::Error {
+                    text: format!(
+                        "record: {} stopped recording: {e}; what was journaled is kept (`record stop` writes it)",
+                        path.display()
+                    ),
+                });
+            }
+        }
         let p = self.player.as_ref()?;
         let lost = p.take_lost_sinks();
         if !lost.is_empty() {
@@ -496,11 +506,23 @@ impl PlayState {
             RecordCmd::Stop => {
                 let (rec, path) = self.recorder.take().ok_or("record stop: not recording")?;
                 self.remove("recorder");
-                let seq = rec.finish().map_err(|e| format!("record stop: {e}"))?;
+                let journal = crate::play::recorder::journal_path(&path);
+                let (seq, failed) = rec.finish().map_err(|e| {
+                    format!(
+                        "record stop: {e}; the take is kept in {} and recovered at the next start",
+                        journal.display()
+                    )
+                })?;
                 send_log(
                     events,
                     format!("recorded {} notes to {}", seq.notes.len(), path.display()),
                 );
+                if let Some(f) = failed {
+                    return Err(format!(
+                        "record stop: the journal failed during the take ({f}); {} holds what was journaled before that",
+                        path.display()
+                    ));
+                }
                 Ok(())
             }
         }

@@ -13,6 +13,16 @@ use super::{Core, Item};
 
 const POLL: Duration = Duration::from_millis(200);
 
+/// How deep `run` may nest scripts.
+const MAX_DEPTH: usize = 32;
+
+/// A running script: its file (as given, and canonical) and the script that ran it.
+pub struct Frame {
+    path: PathBuf,
+    key: PathBuf,
+    pub parent: Option<CommandId>,
+}
+
 pub struct Watcher {
     pub path: PathBuf,
     modified: Option<SystemTime>,
@@ -86,8 +96,22 @@ fn parse_lines(path: &Path, lines: &[(usize, String)]) -> Result<Vec<(usize, Com
     Ok(out)
 }
 
+/// A watched file may not start or stop watching: re-running itself on every look would loop.
+fn no_watch(path: &Path, cmds: Vec<(usize, Command)>) -> Result<Vec<(usize, Command)>, String> {
+    match cmds.iter().find(|(_, c)| matches!(c, Command::Watch(_))) {
+        Some((n, _)) => Err(format!(
+            "{} line {n}: `watch` is not allowed in a watched file",
+            path.display()
+        )),
+        None => Ok(cmds),
+    }
+}
+
+/// The largest script read (a real one is a few KB).
+const MAX_SCRIPT_BYTES: u64 = 16 << 20;
+
 fn read(path: &Path, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{what}: {}: {e}", path.display()))
+    crate::fsx::read_text(path, MAX_SCRIPT_BYTES, what)
 }
 
 impl Core {
@@ -112,7 +136,35 @@ impl Core {
     }
 
     /// Queues the script at `path` ahead of what was queued; `Done` for `id` comes at its end.
-    pub(super) fn run_script(&mut self, id: CommandId, path: &Path) -> Result<(), String> {
+    /// `parent` is the script whose line this is: a script that runs itself, directly or
+    /// through others, is refused (it would queue itself forever).
+    pub(super) fn run_script(
+        &mut self,
+        id: CommandId,
+        parent: Option<CommandId>,
+        path: &Path,
+    ) -> Result<(), String> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut chain = vec![path.display().to_string()];
+        let mut up = parent;
+        while let Some(frame) = up.and_then(|p| self.scripts.get(&p)) {
+            chain.push(frame.path.display().to_string());
+            if frame.key == key {
+                chain.reverse();
+                return Err(format!(
+                    "run: {} runs itself ({})",
+                    path.display(),
+                    chain.join(" -> ")
+                ));
+            }
+            if chain.len() > MAX_DEPTH {
+                return Err(format!(
+                    "run: {}: scripts nested more than {MAX_DEPTH} deep",
+                    path.display()
+                ));
+            }
+            up = frame.parent;
+        }
         let text = read(path, "run")?;
         let lines: Vec<(usize, String)> = text
             .lines()
@@ -121,6 +173,14 @@ impl Core {
             .collect();
         let cmds = parse_lines(path, &lines).map_err(|e| format!("run: {e}"))?;
         let items = self.script_items(id, path, cmds);
+        self.scripts.insert(
+            id,
+            Frame {
+                path: path.to_path_buf(),
+                key,
+                parent,
+            },
+        );
         for item in items.into_iter().rev() {
             self.queue.push_front(item);
         }
@@ -190,7 +250,7 @@ impl Core {
                 ran.insert(key);
                 continue;
             }
-            match parse_lines(&path, &block.lines) {
+            match parse_lines(&path, &block.lines).and_then(|cmds| no_watch(&path, cmds)) {
                 Ok(cmds) => {
                     ran.insert(key);
                     runs.push((block.first_line, cmds));

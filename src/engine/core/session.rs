@@ -16,7 +16,9 @@ use super::super::snapshot::SamplingSettings;
 use super::{Core, Item};
 
 /// The file format version written.
-const VERSION: u32 = 1;
+pub(super) const VERSION: u32 = 1;
+/// The largest session file read (a real one is a few KB).
+const MAX_SESSION_BYTES: u64 = 16 << 20;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionFile {
@@ -239,12 +241,38 @@ impl Core {
         Ok(())
     }
 
+    fn autosave_path(&self) -> PathBuf {
+        self.opts.home.join("sessions").join("autosave.toml")
+    }
+
+    /// Writes the autosave, unless it is held (the autosave did not load, so writing would
+    /// replace the user's only copy with this session's defaults). A failure is reported as an
+    /// error every time, and also on stderr when the engine is quitting (no screen is left).
     pub(super) fn autosave(&mut self) {
-        let path = self.opts.home.join("sessions").join("autosave.toml");
+        let path = self.autosave_path();
+        if let Some(held) = &mut self.autosave_held {
+            if !held.told {
+                held.told = true;
+                self.warn(format!(
+                    "autosave: {} did not load, so it is kept as it was and not autosaved over; \
+                     `session save NAME` saves this session",
+                    path.display()
+                ));
+            }
+            if self.quit {
+                eprintln!(
+                    "improv: {} was kept as it was (it did not load); this session was not autosaved",
+                    path.display()
+                );
+            }
+            return;
+        }
         if let Err(e) = self.write_session(&path) {
-            self.emit(Event::Error {
-                text: format!("autosave: {e}"),
-            });
+            let text = format!("autosave failed: {e}");
+            if self.quit {
+                eprintln!("improv: {text}");
+            }
+            self.emit(Event::Error { text });
         }
     }
 
@@ -252,17 +280,13 @@ impl Core {
     /// comes when all of it has been applied.
     pub(super) fn load_session(&mut self, id: CommandId, name: &str) -> Result<(), String> {
         let path = session_path(&self.opts.home, name);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("session load: {}: {e}", path.display()))?;
-        let file: SessionFile = toml::from_str(&text)
-            .map_err(|e| format!("session load: {}: {}", path.display(), e.message()))?;
-        if file.version > VERSION {
-            return Err(format!(
-                "session load: {}: version {} is newer than this build reads ({VERSION})",
-                path.display(),
-                file.version
-            ));
+        if path == self.autosave_path() {
+            // Until it has loaded whole, the autosave is the user's only copy of that session.
+            self.autosave_held = Some(AutosaveHeld { told: false });
         }
+        let text = crate::fsx::read_text(&path, MAX_SESSION_BYTES, "session load")?;
+        let file = super::session_check::read_session(&text)
+            .map_err(|e| format!("session load: {}: {e}", path.display()))?;
         let place = format!("session {}", path.display());
         let mut items = Vec::new();
         if let Some(c) = &file.corpus {
@@ -292,6 +316,7 @@ impl Core {
 
     /// Applies a session's values once its corpus and model are in.
     pub(super) fn restore(&mut self, file: SessionFile) -> Result<(), String> {
+        self.autosave_held = None;
         let p = &file.player;
         let scale = match &p.scale {
             Some(s) => Some(s.parse().map_err(|e| format!("session load: {e}"))?),
@@ -357,7 +382,12 @@ impl Core {
         }
         self.steering.presets = crate::generate::latent::Presets(file.presets.clone());
         self.restore_layers(&file.layers);
-        let mut history = file.history;
+        // History lines are shown on the screen: never with raw control characters.
+        let mut history: Vec<String> = file
+            .history
+            .iter()
+            .map(|l| crate::text::printable(l, 1_000, false))
+            .collect();
         history.append(&mut self.history);
         self.history = history;
         let path = self.session_path.clone().unwrap_or_default();
@@ -365,6 +395,11 @@ impl Core {
         self.emit(Event::SessionLoaded { path });
         Ok(())
     }
+}
+
+/// The autosave is not written over: it did not load (`told`: the user has been warned).
+pub struct AutosaveHeld {
+    told: bool,
 }
 
 fn absolute(p: &Path) -> PathBuf {

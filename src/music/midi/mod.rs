@@ -3,7 +3,6 @@
 //! read past their damage and the damage is reported); writing goes through midly.
 
 use std::collections::VecDeque;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::note::{Note, NoteSeq, TempoChange, TempoMap, TimeSig};
@@ -180,59 +179,15 @@ impl MidiRead {
 /// so a FIFO cannot block the caller and a device cannot fill its memory. The corpus loader
 /// reads through this too.
 pub fn file_bytes(path: &Path) -> Result<Vec<u8>, MidiError> {
-    let wrap = |problem| MidiError {
+    use crate::fsx::ReadError;
+    crate::fsx::read_regular(path, MAX_FILE_BYTES).map_err(|e| MidiError {
         path: path.to_path_buf(),
-        problem,
-    };
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Opening a FIFO for reading waits for a writer; opened non-blocking it returns at once,
-        // and the type check below refuses it. Reads of a regular file ignore the flag.
-        opts.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = opts.open(path).map_err(|e| wrap(MidiProblem::Io(e)))?;
-    // The type of what was opened, not of the name: no window for a swap after a check.
-    let meta = file.metadata().map_err(|e| wrap(MidiProblem::Io(e)))?;
-    if !meta.is_file() {
-        return Err(wrap(MidiProblem::NotAFile(file_kind(&meta.file_type()))));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(wrap(MidiProblem::TooLarge));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // Bounded even if the file grows while we read it.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| wrap(MidiProblem::Io(e)))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(wrap(MidiProblem::TooLarge));
-    }
-    Ok(bytes)
-}
-
-/// What a non-regular file is, for the error line.
-fn file_kind(ft: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a FIFO";
-        }
-        if ft.is_char_device() || ft.is_block_device() {
-            return "a device";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-    }
-    if ft.is_dir() {
-        "a folder"
-    } else {
-        "not a plain file"
-    }
+        problem: match e {
+            ReadError::Io(e) => MidiProblem::Io(e),
+            ReadError::NotAFile(kind) => MidiProblem::NotAFile(kind),
+            ReadError::TooLarge => MidiProblem::TooLarge,
+        },
+    })
 }
 
 /// Reads a MIDI file from disk.

@@ -1,0 +1,140 @@
+//! Takes interrupted by a crash: while a recording runs, a marker under
+//! `$IMPROV_HOME/journals/` names its file; at the next start every marked take whose journal is
+//! still there is rebuilt from the journal and written out (next to the take's own name when a
+//! file of that name exists by then), then the journal and marker go.
+
+use std::path::{Path, PathBuf};
+
+use crate::music::midi;
+use crate::play::recorder::{journal_path, recover};
+
+fn markers(home: &Path) -> PathBuf {
+    home.join("journals")
+}
+
+fn marker(home: &Path, take: &Path) -> PathBuf {
+    let hash = crate::corpus::split::hash64(take.as_os_str().as_encoded_bytes());
+    markers(home).join(format!("{hash:016x}.take"))
+}
+
+/// Notes that `take` is being recorded (its journal is to be recovered after a crash).
+pub fn mark(home: &Path, take: &Path) -> Result<(), String> {
+    let take = std::path::absolute(take).unwrap_or_else(|_| take.to_path_buf());
+    let m = marker(home, &take);
+    crate::fsx::write_atomic(&m, take.as_os_str().as_encoded_bytes())
+        .map_err(|e| format!("{}: {e}", m.display()))
+}
+
+/// The take ended well (or its journal is gone): no recovery needed.
+pub fn unmark(home: &Path, take: &Path) {
+    let take = std::path::absolute(take).unwrap_or_else(|_| take.to_path_buf());
+    let _ = std::fs::remove_file(marker(home, &take));
+}
+
+/// Recovers every marked take; one message each (`Ok`: recovered, `Err`: kept, and why).
+pub fn recover_all(home: &Path) -> Vec<Result<String, String>> {
+    let Ok(dir) = std::fs::read_dir(markers(home)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "take"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for m in names {
+        let take = match std::fs::read(&m) {
+            Ok(b) => PathBuf::from(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) => {
+                out.push(Err(format!("{}: {e}", m.display())));
+                continue;
+            }
+        };
+        let journal = journal_path(&take);
+        if !journal.exists() {
+            let _ = std::fs::remove_file(&m);
+            continue;
+        }
+        match recover_one(&take, &journal) {
+            Ok(msg) => {
+                let _ = std::fs::remove_file(&m);
+                out.push(Ok(msg));
+            }
+            Err(e) => out.push(Err(format!(
+                "an interrupted recording was not recovered: {e}; its journal {} is kept",
+                journal.display()
+            ))),
+        }
+    }
+    out
+}
+
+fn recover_one(take: &Path, journal: &Path) -> Result<String, String> {
+    let seq = recover(journal).map_err(|e| e.to_string())?;
+    let to = free_name(take);
+    midi::write_file(&seq, &to).map_err(|e| e.to_string())?;
+    std::fs::remove_file(journal).map_err(|e| format!("{}: {e}", journal.display()))?;
+    Ok(format!(
+        "recovered an interrupted recording: {} notes to {}",
+        seq.notes.len(),
+        to.display()
+    ))
+}
+
+/// `take` itself, or `NAME-recovered[-N].mid` beside it when a file of that name exists.
+fn free_name(take: &Path) -> PathBuf {
+    if !take.exists() {
+        return take.to_path_buf();
+    }
+    let stem = take
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "take".into());
+    (1..)
+        .map(|n| match n {
+            1 => take.with_file_name(format!("{stem}-recovered.mid")),
+            n => take.with_file_name(format!("{stem}-recovered-{n}.mid")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| take.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JOURNAL: &str = "improv-journal 1 bpm 120\n\
+        10.0 0 90 3c 64\n10.5 0 80 3c 00\n10.5 0 90 3e 64\n11.0 0 80 3e 00\n";
+
+    #[test]
+    fn a_crashed_take_is_written_at_the_next_start_beside_a_file_of_its_name() {
+        let home = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let take = work.path().join("take.mid");
+        mark(home.path(), &take).unwrap();
+        std::fs::write(journal_path(&take), JOURNAL).unwrap();
+        std::fs::write(&take, b"made since").unwrap();
+        let said = recover_all(home.path());
+        assert_eq!(said.len(), 1);
+        let msg = said[0].as_ref().unwrap();
+        assert!(
+            msg.contains("2 notes") && msg.ends_with("take-recovered.mid"),
+            "{msg}"
+        );
+        let back = midi::read_file(&work.path().join("take-recovered.mid")).unwrap();
+        assert_eq!(back.seq.notes.len(), 2);
+        assert_eq!(std::fs::read(&take).unwrap(), b"made since");
+        assert!(!journal_path(&take).exists());
+        assert!(recover_all(home.path()).is_empty(), "recovered once only");
+    }
+
+    #[test]
+    fn a_take_that_ended_well_leaves_nothing_to_recover() {
+        let home = tempfile::tempdir().unwrap();
+        let take = home.path().join("t.mid");
+        mark(home.path(), &take).unwrap();
+        unmark(home.path(), &take);
+        assert!(recover_all(home.path()).is_empty());
+    }
+}
