@@ -50,3 +50,32 @@ fn a_layer_with_a_port_plays_there_alone() {
     assert!(!main.is_empty() && main.iter().all(|c| *c != 2), "{main:?}");
     assert!(!bass.is_empty() && bass.iter().all(|c| *c == 2), "{bass:?}");
 }
+
+#[test]
+fn after_a_crash_the_next_start_sends_all_notes_off_to_the_ports_it_had() {
+    let home = tempfile::tempdir().unwrap();
+    let port = format!("t{}-crash", std::process::id());
+    let mut synth = MidiIn::virtual_port(&port, MonotonicClock::shared()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let first = engine(home.path());
+    run(&first, &format!("connect {port}")).unwrap();
+    assert!(home.path().join("outputs.playing").is_file());
+    // Connecting starts the port silent: sustain, all notes and all sound off on 16 channels.
+    let ccs = |input: &mut MidiIn| {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut got: Vec<InputEvent> = Vec::new();
+        input.drain(&mut got);
+        got.iter()
+            .filter_map(|e| e.msg.as_control())
+            .filter(|(_, cc, _)| *cc == 123)
+            .count()
+    };
+    assert_eq!(ccs(&mut synth), 16);
+    std::mem::forget(first); // killed: no clean exit, the marker stays
+    let second = engine(home.path());
+    until(&second, "the marker to go", |_| {
+        !home.path().join("outputs.playing").exists()
+    });
+    assert_eq!(ccs(&mut synth), 16, "all notes off at the next start");
+    second.shutdown();
+}

@@ -133,12 +133,14 @@ impl MidiPortSink {
             .map(|p| out.port_name(p).unwrap_or_default())
             .collect();
         let i = find_port(&names, wanted, "output")?;
-        let conn = out
+        let mut conn = out
             .connect(&ports[i], "out")
             .map_err(|e| PortError::Connect {
                 port: names[i].clone(),
                 detail: e.to_string(),
             })?;
+        // A port starts silent: notes a killed run left sounding stop here.
+        silence(&mut conn);
         Ok(MidiPortSink {
             name: names[i].clone(),
             conn,
@@ -160,6 +162,15 @@ impl MidiPortSink {
             conn,
             clock,
         })
+    }
+}
+
+/// Sustain off, all notes off and all sound off on every channel.
+fn silence(conn: &mut MidiOutputConnection) {
+    for ch in 0..16 {
+        for cc in [64, 123, 120] {
+            let _ = conn.send(MidiMsg::control(ch, cc, 0).as_bytes());
+        }
     }
 }
 

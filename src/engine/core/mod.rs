@@ -158,7 +158,11 @@ impl Core {
 
     pub fn run(mut self, rx: Receiver<Msg>) {
         session::install_panic_hook(&self.opts.home);
-        for said in recovery::recover_all(&self.opts.home) {
+        let home = self.opts.home.clone();
+        let said = recovery::silence_outputs(&home)
+            .into_iter()
+            .chain(recovery::recover_all(&home));
+        for said in said {
             match said {
                 Ok(text) => self.warn(text),
                 Err(text) => self.emit(Event::Error { text }),
@@ -586,8 +590,14 @@ impl Core {
             }
             Command::Latent(l) => self.latent(l),
             Command::Ports => self.play.ports(&self.events),
-            Command::Connect(port) => self.play.connect(&port, &self.events),
-            Command::Disconnect(port) => self.play.disconnect(&port, &self.events),
+            Command::Connect(port) => self
+                .play
+                .connect(&port, &self.events)
+                .map(|()| self.note_outputs()),
+            Command::Disconnect(port) => self
+                .play
+                .disconnect(&port, &self.events)
+                .map(|()| self.note_outputs()),
             Command::Virtual => self.play.virtual_port(&self.events),
             Command::Synth(s) => self.play.synth(s, &self.events),
             Command::Latency { sink, ms } => self.play.latency(&sink, ms),
@@ -608,7 +618,7 @@ impl Core {
             Command::Clock(ClockCmd::In(port)) => self.clock_in(port),
             Command::Loop(bars) => self.set_loop(Some(bars)),
             Command::Unloop => self.set_loop(None),
-            Command::Layer(l) => self.layer(l),
+            Command::Layer(l) => self.layer(l).map(|()| self.note_outputs()),
             Command::Mute(name) => self.mute(&name, true),
             Command::Unmute(name) => self.mute(&name, false),
             // Handled by `execute`.
@@ -651,6 +661,22 @@ impl Core {
         }
     }
 
+    /// Keeps the marker of connected ports current (see [`recovery::silence_outputs`]).
+    pub(super) fn note_outputs(&self) {
+        let ports: Vec<String> = self
+            .play
+            .sinks()
+            .into_iter()
+            .map(|s| s.name)
+            .filter(|n| n != "synth" && n != "recorder" && !n.ends_with("(virtual)"))
+            .collect();
+        if let Err(e) = recovery::mark_outputs(&self.opts.home, &ports) {
+            self.warn(format!(
+                "connect: {e}: hanging notes cannot be cleared after a crash"
+            ));
+        }
+    }
+
     fn shutdown(&mut self) {
         self.models.stop_training();
         if self.play.recording().is_some() {
@@ -660,6 +686,8 @@ impl Core {
             }
         }
         self.play.shutdown(&self.events);
+        // A clean exit: every note-off has been sent.
+        let _ = recovery::mark_outputs(&self.opts.home, &[]);
         if self.opts.autosave_every.is_some() {
             self.autosave();
         }

@@ -1,3 +1,9 @@
+//! What a crash leaves behind, put right at the next start.
+//!
+//! Notes left sounding: while ports are connected, `$IMPROV_HOME/outputs.playing` names them;
+//! a clean exit removes it, so at a start that finds it every port named is opened once, which
+//! sends it all-notes-off ([`crate::play::midi_port::MidiPortSink::connect`]).
+//!
 //! Takes interrupted by a crash: while a recording runs, a marker under
 //! `$IMPROV_HOME/journals/` names its file; at the next start every marked take whose journal is
 //! still there is rebuilt from the journal and written out (next to the take's own name when a
@@ -7,6 +13,47 @@ use std::path::{Path, PathBuf};
 
 use crate::music::midi;
 use crate::play::recorder::{journal_path, recover};
+
+fn outputs_marker(home: &Path) -> PathBuf {
+    home.join("outputs.playing")
+}
+
+/// Notes the ports now connected (none: the marker goes).
+pub fn mark_outputs(home: &Path, ports: &[String]) -> Result<(), String> {
+    let m = outputs_marker(home);
+    if ports.is_empty() {
+        return match std::fs::remove_file(&m) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("{}: {e}", m.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    crate::fsx::write_atomic(&m, ports.join("\n").as_bytes())
+        .map_err(|e| format!("{}: {e}", m.display()))
+}
+
+/// After a run that did not end cleanly: all-notes-off to every port it had connected (those
+/// still there). One message a port.
+pub fn silence_outputs(home: &Path) -> Vec<Result<String, String>> {
+    let m = outputs_marker(home);
+    let Ok(text) = std::fs::read_to_string(&m) else {
+        return Vec::new();
+    };
+    let out = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|port| {
+            crate::play::midi_port::MidiPortSink::connect(port, false)
+                .map(|_| format!("all notes off sent to {port} (the last run did not end cleanly)"))
+                .map_err(|e| {
+                    format!("notes the last run left sounding on {port} could not be stopped: {e}")
+                })
+        })
+        .collect();
+    let _ = std::fs::remove_file(&m);
+    out
+}
 
 fn markers(home: &Path) -> PathBuf {
     home.join("journals")

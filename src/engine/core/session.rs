@@ -369,6 +369,7 @@ impl Core {
                 problems.push(e);
             }
         }
+        self.note_outputs();
         for (sink, ms) in &p.latency {
             let _ = self.play.latency(sink, *ms);
         }

@@ -112,7 +112,7 @@ impl Models {
         match run.trainer.join() {
             Ok(outcome) => {
                 let steps = outcome.state.step;
-                if let Some(m) = &mut self.model {
+                if let Some(m) = self.model.as_mut().filter(|_| all_finite(&outcome.model)) {
                     m.model = outcome.model;
                     m.step = run.base_step + steps;
                     m.unsaved = true;
@@ -152,6 +152,14 @@ impl Models {
             latest = Some(m);
         }
         if let (Some(weights), Some(m)) = (latest, &mut self.model) {
+            if !all_finite(&weights) {
+                let _ = events.send(Event::Error {
+                    text: "train: the new weights are not finite (NaN or infinity); \
+                           the stream keeps the last good ones"
+                        .into(),
+                });
+                return false;
+            }
             m.model = weights;
             m.step = self.status.step;
             m.unsaved = true;
@@ -168,7 +176,14 @@ impl Models {
             run.trainer.control.stop();
         }
         if let Some(run) = self.run.take() {
-            if let (Ok(outcome), Some(m)) = (run.trainer.join(), &mut self.model) {
+            if let (Ok(outcome), Some(m)) = (
+                run.trainer
+                    .join()
+                    .ok()
+                    .filter(|o| all_finite(&o.model))
+                    .ok_or(()),
+                &mut self.model,
+            ) {
                 m.step = run.base_step + outcome.state.step;
                 m.model = outcome.model;
                 m.unsaved = true;
@@ -273,5 +288,33 @@ impl Core {
         });
         self.log("training started");
         Ok(())
+    }
+}
+
+/// Whether every weight of `model` is a finite number: weights that are not never reach a
+/// stream or replace the model in use.
+fn all_finite(model: &crate::model::Model) -> bool {
+    use crate::model::Vae;
+    model
+        .params()
+        .into_iter()
+        .all(|(_, p)| p.as_vec().iter().all(|x| x.is_finite()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+    use crate::model::{Model, ModelConfig, ModelKind, Preset, Vae};
+
+    #[test]
+    fn weights_with_a_nan_are_not_finite() {
+        let cfg = ModelConfig::preset(ModelKind::VaeLstm, Preset::Tiny, 40);
+        let mut model = Model::build(&cfg, &dfdx::prelude::Cpu::default(), 1).unwrap();
+        assert!(all_finite(&model));
+        let (_, p) = model.params_mut().into_iter().next().unwrap();
+        let mut v = p.as_vec();
+        v[0] = f32::NAN;
+        p.copy_from(&v);
+        assert!(!all_finite(&model));
     }
 }
