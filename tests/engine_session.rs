@@ -270,3 +270,22 @@ fn a_take_cut_by_a_crash_is_recovered_at_the_next_start() {
     assert!(!journal.exists());
     e.shutdown();
 }
+
+#[test]
+fn a_loaded_model_shows_how_it_was_trained() {
+    let home = tempfile::tempdir().unwrap();
+    let e = engine(home.path());
+    run(&e, &format!("model load {}", bundled_model().display())).unwrap();
+    let s = e.snapshot();
+    let meta = improv::model::checkpoint::load_meta(&bundled_model()).unwrap();
+    let epochs = meta.training["history"].as_array().unwrap().len();
+    assert!(epochs > 0);
+    assert_eq!(s.train.val_total.len(), epochs);
+    let last = s.train.val_total.last().unwrap();
+    assert_eq!(
+        last.0 as usize,
+        meta.training["step"].as_u64().unwrap() as usize
+    );
+    assert!(!s.train.running);
+    e.shutdown();
+}

@@ -42,6 +42,15 @@ fn regressions_stay_fixed() {
     check_line(&deep, 0).unwrap();
     check_line("tempo \u{1b}[2J\u{1b}]0;pwned\u{7}", 3).unwrap();
     check_line(&format!("load corpus {}", "x".repeat(1_000_000)), 5).unwrap();
+    // A bare 1 MB word was compared with every command name, character by character (over
+    // 1 s of CPU each, found by the soak); so was one given as an instrument name.
+    for line in [
+        "x".repeat(1_000_000),
+        format!("program {}", "x".repeat(1_000_000)),
+        format!("layer a program {}", "x".repeat(1_000_000)),
+    ] {
+        check_line(&line, 7).unwrap();
+    }
     for text in [
         SESSION.replace("tempo = 96.0", "tempo = nan"),
         SESSION.replace("z = [0.0, 1.75, -0.5, 0.0]", "z = [1e30]"),

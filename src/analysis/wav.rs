@@ -85,23 +85,30 @@ pub fn require_sound(path: &Path, y: &[f32]) -> Result<(), AudioError> {
     Ok(())
 }
 
-/// Writes mono samples as a 16-bit WAV at 22,050 Hz, atomically.
-pub fn write_mono(path: &Path, samples: &[f32]) -> Result<(), AudioError> {
+/// 16-bit PCM WAV bytes (hound's writer) of interleaved samples in -1..=1, clipped there: the
+/// one WAV encoder of the crate (analysis files here, rendered audio in `audio::render`).
+pub fn encode(samples: &[f32], channels: u16, sample_rate: u32) -> Result<Vec<u8>, String> {
     let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE,
+        channels,
+        sample_rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut buf = std::io::Cursor::new(Vec::with_capacity(44 + samples.len() * 2));
     {
-        let mut w = hound::WavWriter::new(&mut buf, spec).map_err(|e| err(path, e.to_string()))?;
+        let mut w = hound::WavWriter::new(&mut buf, spec).map_err(|e| e.to_string())?;
+        let mut w16 = w.get_i16_writer(samples.len() as u32);
         for &s in samples {
-            let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            w.write_sample(v).map_err(|e| err(path, e.to_string()))?;
+            w16.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16);
         }
-        w.finalize().map_err(|e| err(path, e.to_string()))?;
+        w16.flush().map_err(|e| e.to_string())?;
+        w.finalize().map_err(|e| e.to_string())?;
     }
-    crate::fsx::write_atomic(path, buf.get_ref())
-        .map_err(|e| err(path, format!("cannot write: {e}")))
+    Ok(buf.into_inner())
+}
+
+/// Writes mono samples as a 16-bit WAV at 22,050 Hz, atomically.
+pub fn write_mono(path: &Path, samples: &[f32]) -> Result<(), AudioError> {
+    let bytes = encode(samples, 1, SAMPLE_RATE).map_err(|e| err(path, e))?;
+    crate::fsx::write_atomic(path, &bytes).map_err(|e| err(path, format!("cannot write: {e}")))
 }

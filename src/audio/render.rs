@@ -74,27 +74,9 @@ pub fn render_seq(
     out
 }
 
-/// 16-bit PCM WAV bytes for interleaved samples in -1..=1.
-pub fn wav_bytes(samples: &[f32], channels: u16, sample_rate: u32) -> Vec<u8> {
-    let data_len = (samples.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + data_len as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&sample_rate.to_le_bytes());
-    b.extend_from_slice(&(sample_rate * channels as u32 * 2).to_le_bytes());
-    b.extend_from_slice(&(channels * 2).to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b
+/// 16-bit PCM WAV bytes for interleaved samples in -1..=1 (see [`crate::analysis::wav::encode`]).
+pub fn wav_bytes(samples: &[f32], channels: u16, sample_rate: u32) -> std::io::Result<Vec<u8>> {
+    crate::analysis::wav::encode(samples, channels, sample_rate).map_err(std::io::Error::other)
 }
 
 /// Writes a WAV file atomically (a crash leaves the old file or none, never half of one).
@@ -104,10 +86,10 @@ pub fn write_wav(
     channels: u16,
     sample_rate: u32,
 ) -> Result<(), RenderError> {
-    crate::fsx::write_atomic(path, &wav_bytes(samples, channels, sample_rate)).map_err(|source| {
-        RenderError {
+    wav_bytes(samples, channels, sample_rate)
+        .and_then(|b| crate::fsx::write_atomic(path, &b))
+        .map_err(|source| RenderError {
             path: path.to_path_buf(),
             source,
-        }
-    })
+        })
 }

@@ -117,7 +117,7 @@ fn handle_and_render_never_allocate() {
 #[test]
 fn wav_file_has_a_valid_header_and_is_written_atomically() {
     let samples = [0.0f32, 0.5, -0.5, 1.0];
-    let b = wav_bytes(&samples, 2, SR);
+    let b = wav_bytes(&samples, 2, SR).unwrap();
     assert_eq!(&b[0..4], b"RIFF");
     assert_eq!(u32::from_le_bytes(b[4..8].try_into().unwrap()), 36 + 8);
     assert_eq!(u16::from_le_bytes(b[22..24].try_into().unwrap()), 2);

@@ -61,6 +61,7 @@ pub enum BenchCmd {
         peer: Option<PathBuf>,
         #[arg(long)]
         peer_script: Option<PathBuf>,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
         #[arg(long)]
         json: bool,
     },
@@ -78,6 +79,7 @@ pub enum BenchCmd {
         steps: usize,
         #[arg(long, default_value_t = 384)]
         vocab: usize,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
         #[arg(long)]
         json: bool,
     },
@@ -92,6 +94,7 @@ pub enum BenchCmd {
         /// compute time per second of music and the feeder's longest turns.
         #[arg(long, default_value_t = 0)]
         layers: usize,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
         #[arg(long)]
         json: bool,
     },
@@ -100,6 +103,7 @@ pub enum BenchCmd {
     Control {
         #[arg(long, default_value_t = 100)]
         messages: usize,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
         #[arg(long)]
         json: bool,
     },

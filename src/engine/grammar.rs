@@ -104,18 +104,23 @@ pub use crate::text::edit_distance;
 /// The nearest of `candidates` to `word`, if it is near enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
+    let chars = w.chars().count();
     candidates
         .into_iter()
-        .map(|c| {
+        .filter_map(|c| {
+            let allowed = (c.len() / 3).max(2);
             // A prefix of a long word ("temp" for "temperature") counts as close.
             let d = if c.starts_with(&w) && w.len() >= 3 {
                 1
+            } else if chars.abs_diff(c.chars().count()) > allowed {
+                // The distance is at least the difference in length: too far, and a 1 MB
+                // word is not compared character by character with every command.
+                return None;
             } else {
                 edit_distance(&w, c)
             };
-            (d, c)
+            (d <= allowed).then_some((d, c))
         })
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -185,6 +185,8 @@ impl Core {
 
     /// New weights (the trainer's latest) for the stream, from its next bar line.
     pub(super) fn swap_live_weights(&mut self) {
+        // Layers stream from the model whether the main voice streams or plays a piece.
+        self.swap_layer_weights();
         if !self.streaming() {
             return;
         }
@@ -192,7 +194,6 @@ impl Core {
             return;
         };
         live.handle.swap_weights(m.model.stream(), m.step as u64);
-        self.swap_layer_weights();
         self.log(format!(
             "play: the weights of step {} from the next bar",
             m.step

@@ -204,6 +204,8 @@ impl Core {
     /// Makes `m` the model: a fresh latent of its size, the old piece kept.
     fn install_model(&mut self, m: ModelState) {
         let latent = m.meta.model.latent;
+        // A loaded model's loss pane shows how it was trained; a new one's starts empty.
+        self.models.status = history_of(&m.meta);
         self.emit(Event::ModelReady {
             label: m.label.clone(),
         });
@@ -507,4 +509,27 @@ impl Core {
             s.remove(0);
         }
     }
+}
+
+/// The validation curve a checkpoint's training left (one point an epoch), so the loss pane of
+/// a loaded model shows how it was trained. The state keeps no step per epoch: the points are
+/// spread evenly over the steps taken, the last at the final step.
+fn history_of(meta: &checkpoint::CheckpointMeta) -> TrainStatus {
+    let Ok(state) = serde_json::from_value::<crate::train::TrainState>(meta.training.clone())
+    else {
+        return TrainStatus::default();
+    };
+    let n = state.history.len().max(1) as f64;
+    let mut s = TrainStatus {
+        step: state.step,
+        epoch: state.epoch,
+        ..TrainStatus::default()
+    };
+    for (i, v) in state.history.iter().enumerate() {
+        let x = (state.step as f64 * (i + 1) as f64 / n).round();
+        s.val_total.push((x, v.nelbo));
+        s.val_recon.push((x, v.recon));
+        s.val_kl.push((x, v.kl));
+    }
+    s
 }
