@@ -98,6 +98,16 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The whole instrument for MINUTES through JACK ports: a live stream with two layers, a
+    /// model training beside it, a controller at 100 messages/s; memory, lateness and xruns
+    /// every minute, hanging notes at the end (run under `scripts/with-jack.sh`).
+    Soak {
+        #[arg(long, default_value_t = 60.0)]
+        minutes: f64,
+        /// Accepted for symmetry with other commands: bench output is always JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// MIDI learn through a real port: controller message to the engine, and to a live stream
     /// (p50, p99; run under `scripts/with-jack.sh`).
     Control {
@@ -174,6 +184,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             json: _,
         } => super::bench_stream::run(notes.max(1), changes.max(1), layers),
         BenchCmd::Control { messages, json: _ } => super::bench_control::run(messages.max(1)),
+        BenchCmd::Soak { minutes, json: _ } => super::bench_soak::run(minutes.max(0.1)),
     }
 }
 

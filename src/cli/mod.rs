@@ -4,6 +4,7 @@ mod bench;
 mod bench_control;
 mod bench_latent;
 mod bench_model;
+mod bench_soak;
 mod bench_stream;
 mod bench_timing;
 mod bench_tui;

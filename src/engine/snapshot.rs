@@ -181,6 +181,9 @@ pub struct SinkStatus {
     pub latency_ms: f64,
     pub sent: u64,
     pub errors: u64,
+    /// How late the scheduler handed messages to the sink since playing started (p99, max).
+    pub late_p99_us: f64,
+    pub late_max_us: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -575,6 +575,7 @@ impl PlayState {
                     .iter()
                     .find(|s| s.name == e.name)
                     .map(|s| s.stats.clone());
+                let late = stats.as_ref().map(|s| s.lateness()).unwrap_or_default();
                 SinkStatus {
                     name: e.name.clone(),
                     latency_ms: e.latency_ms,
@@ -582,6 +583,8 @@ impl PlayState {
                     errors: stats
                         .as_ref()
                         .map_or(0, |s| s.errors.load(Ordering::Relaxed)),
+                    late_p99_us: late.p99_us,
+                    late_max_us: late.max_us,
                 }
             })
             .collect()
