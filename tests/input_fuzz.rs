@@ -55,10 +55,22 @@ fn regressions_stay_fixed() {
         SESSION.replace("tempo = 96.0", "tempo = nan"),
         SESSION.replace("z = [0.0, 1.75, -0.5, 0.0]", "z = [1e30]"),
         SESSION.replace("top_p = 0.9", "top_p = 2.0"),
+        // Found by the session soak: a layer line's control character quoted raw in the error.
+        SESSION.replace("\"mute bass\"", "\"mu\\u0085te bass\""),
+        SESSION.replace("octave -1 temperature", "octave -1 t\\temperature"),
     ] {
         assert!(improv::engine::read_session(&text).is_err());
         check_session(&text).unwrap();
     }
+    // Found by the checkpoint soak: a vocabulary token with a control character, quoted raw.
+    let seed = checkpoint_seed();
+    let meta = String::from_utf8(seed.meta.clone())
+        .unwrap()
+        .replacen("\"Dur_", "\"Du\u{7f}_", 1);
+    assert!(meta.contains('\u{7f}'), "the seed has a Dur_ token");
+    let dir = tempfile::tempdir().unwrap();
+    let r = check_checkpoint(&dir.path().join("c"), meta.as_bytes(), &seed.weights);
+    assert!(r.is_ok(), "{r:?}");
 }
 
 proptest! {

@@ -82,10 +82,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     }
 }
 
+/// A damaged checkpoint; `problem` may quote the file's text (a token's name), so it is shown
+/// escaped and cut, never raw.
 fn invalid(path: &Path, problem: impl Into<String>) -> CheckpointError {
     CheckpointError::Invalid {
         path: path.to_path_buf(),
-        problem: problem.into(),
+        problem: crate::text::printable(&problem.into(), 500, false),
     }
 }
 

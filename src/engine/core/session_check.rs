@@ -23,7 +23,7 @@ pub fn read_session(text: &str) -> Result<SessionFile, String> {
             .span()
             .map(|s| format!("line {}: ", line_at(text, s.start)))
             .unwrap_or_default();
-        format!("{line}{}", e.message().trim())
+        crate::text::printable(&format!("{line}{}", e.message().trim()), 1_000, false)
     })?;
     if file.version > VERSION {
         return Err(format!(
@@ -31,7 +31,8 @@ pub fn read_session(text: &str) -> Result<SessionFile, String> {
             file.version
         ));
     }
-    check(&file, text)?;
+    // Errors quote the file's keys and lines: shown escaped and cut, never raw.
+    check(&file, text).map_err(|e| crate::text::printable(&e, 1_000, false))?;
     Ok(file)
 }
 
