@@ -114,6 +114,19 @@ impl EngineHandle {
         id
     }
 
+    /// Queues a command built as a value (a perform key), kept in the session's history as the
+    /// line that says it, as if it had been typed.
+    pub fn send_kept(&self, command: Command) -> CommandId {
+        let id = self.next();
+        let line = command.to_string();
+        let _ = self.tx.send(Msg::Command {
+            id,
+            command,
+            line: Some(line),
+        });
+        id
+    }
+
     /// Parses and queues a line (kept in the session's history). A blank line or a comment is
     /// an error of its own kind only for `parse`; here it is `Ok(None)`.
     pub fn run_line(&self, line: &str) -> Result<Option<CommandId>, ParseError> {

@@ -19,6 +19,7 @@
 pub mod command;
 pub mod complete;
 mod core;
+mod display;
 pub mod event;
 pub mod grammar;
 mod handle;

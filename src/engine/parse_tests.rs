@@ -165,3 +165,214 @@ fn at_nested_sixteen_thousand_deep_is_refused_without_recursing() {
     assert!(e.message.contains("other than `at`"), "{e}");
     assert_eq!(e.column(&line), 8, "points at the second `at`");
 }
+
+mod round_trip {
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    use super::*;
+
+    /// A word a user could type (never `off`, which reads as "none").
+    fn word() -> impl Strategy<Value = String> {
+        "[a-zA-Z_][a-zA-Z0-9_.:#-]{0,8}( [a-z0-9]{1,4})?".prop_filter("not off", |w| {
+            !w.eq_ignore_ascii_case("off") && !w.eq_ignore_ascii_case("main")
+        })
+    }
+
+    fn path() -> impl Strategy<Value = PathBuf> {
+        "[a-z./~][a-zA-Z0-9_./ -]{0,16}"
+            .prop_filter("not off", |p| p != "off" && !p.ends_with(' '))
+            .prop_map(PathBuf::from)
+    }
+
+    fn opt<T: std::fmt::Debug + Clone + 'static>(
+        s: impl Strategy<Value = T> + 'static,
+    ) -> impl Strategy<Value = Option<T>> {
+        prop::option::of(s)
+    }
+
+    fn latent() -> impl Strategy<Value = LatentCmd> {
+        prop_oneof![
+            Just(LatentCmd::Sample),
+            Just(LatentCmd::Reset),
+            path().prop_map(LatentCmd::Encode),
+            (0usize..64, -10.0f32..=10.0).prop_map(|(dim, value)| LatentCmd::Set { dim, value }),
+            (0usize..64, -10.0f32..=10.0).prop_map(|(dim, delta)| LatentCmd::Nudge { dim, delta }),
+            (word(), -5.0f32..5.0).prop_map(|(attr, amount)| LatentCmd::Add { attr, amount }),
+            (word(), word(), 1u32..=256).prop_map(|(a, b, bars)| LatentCmd::Interp { a, b, bars }),
+            (0.0f32..=2.0).prop_map(|step| LatentCmd::Walk { step }),
+        ]
+    }
+
+    fn layer() -> impl Strategy<Value = LayerCmd> {
+        let setting = prop_oneof![
+            path().prop_map(LayerSetting::Model),
+            (0u8..16).prop_map(LayerSetting::Channel),
+            opt(0u8..=127).prop_map(LayerSetting::Program),
+            word().prop_map(LayerSetting::Port),
+            (0.01f32..=10.0).prop_map(LayerSetting::Temperature),
+            any::<u64>().prop_map(LayerSetting::Seed),
+            opt(word()).prop_map(LayerSetting::Style),
+            (-48i32..=48).prop_map(LayerSetting::Transpose),
+            (-4i32..=4).prop_map(LayerSetting::Octave),
+        ];
+        prop_oneof![
+            Just(LayerCmd::List),
+            word().prop_map(LayerCmd::Off),
+            (word(), prop::collection::vec(setting, 1..5))
+                .prop_map(|(name, settings)| LayerCmd::Set { name, settings }),
+        ]
+    }
+
+    /// Commands with every value in the range the parser takes.
+    fn command() -> impl Strategy<Value = Command> {
+        let kinds = prop_oneof![Just(ModelKind::VaeLstm), Just(ModelKind::VaeTransformer)];
+        let presets = prop_oneof![Just(Preset::Paper), Just(Preset::Small), Just(Preset::Tiny)];
+        let train = (
+            opt(1usize..100),
+            opt(1usize..10_000),
+            opt(0.0f64..=10.0),
+            opt(1e-6f64..0.5),
+            opt(1usize..256),
+            opt(1usize..1000),
+        )
+            .prop_map(
+                |(epochs, steps, beta, lr, batch, swap_every)| TrainSettings {
+                    epochs,
+                    steps,
+                    beta,
+                    lr,
+                    batch,
+                    swap_every,
+                },
+            );
+        let gen = (
+            prop_oneof![
+                Just((None, None)),
+                (1usize..=256).prop_map(|b| (Some(b), None)),
+                (1usize..=10_000).prop_map(|n| (None, Some(n))),
+            ],
+            opt(word()),
+            opt(path()),
+        )
+            .prop_map(|((bars, notes), style, out)| GenCmd {
+                bars,
+                notes,
+                style,
+                out,
+            });
+        let map_target = prop_oneof![
+            (0usize..64).prop_map(MapTarget::Latent),
+            Just(MapTarget::Temperature),
+            Just(MapTarget::Tempo),
+        ];
+        let range = opt((-100.0f64..100.0, 100.5f64..200.0));
+        let modes = prop::sample::select(vec![
+            Mode::Major,
+            Mode::Minor,
+            Mode::Dorian,
+            Mode::Mixolydian,
+            Mode::Blues,
+            Mode::Chromatic,
+        ]);
+        let simple = prop_oneof![
+            path().prop_map(|path| Command::LoadCorpus { path }),
+            Just(Command::CorpusStats),
+            (kinds, presets).prop_map(|(kind, preset)| Command::ModelNew { kind, preset }),
+            path().prop_map(|path| Command::ModelLoad { path }),
+            path().prop_map(|path| Command::ModelSave { path }),
+            train.prop_map(|s| Command::Train(TrainCmd::Start(s))),
+            prop_oneof![
+                Just(TrainCmd::Pause),
+                Just(TrainCmd::Resume),
+                Just(TrainCmd::Stop)
+            ]
+            .prop_map(Command::Train),
+            gen.prop_map(Command::Gen),
+            Just(Command::Play),
+            Just(Command::PlayPiece),
+            Just(Command::Stop),
+            Just(Command::Panic),
+            (1.0f64..=1000.0).prop_map(Command::Tempo),
+            Just(Command::Tap),
+            (0.0f64..=0.9).prop_map(Command::Swing),
+            (-48i32..=48).prop_map(Command::Transpose),
+            opt(0u8..16).prop_map(Command::Channel),
+            opt(0u8..=127).prop_map(Command::Program),
+            opt((0u8..12, modes).prop_map(|(r, m)| Scale::new(r, m))).prop_map(Command::Scale),
+            (0.01f32..=10.0).prop_map(Command::Temperature),
+            opt(1usize..1000).prop_map(Command::TopK),
+            opt(0.01f32..=1.0).prop_map(Command::TopP),
+            any::<u64>().prop_map(Command::Seed),
+            opt(word()).prop_map(Command::Style),
+            latent().prop_map(Command::Latent),
+            word().prop_map(|n| Command::Preset(PresetCmd::Save(n))),
+            word().prop_map(|n| Command::Preset(PresetCmd::Load(n))),
+            Just(Command::Ports),
+            word().prop_map(Command::Connect),
+            word().prop_map(Command::Disconnect),
+            Just(Command::Virtual),
+            word().prop_map(Command::Input),
+            (1u32..=64).prop_map(Command::Listen),
+            Just(Command::Map(MapCmd::List)),
+            (0u8..=127).prop_map(|cc| Command::Map(MapCmd::Off(cc))),
+            (0u8..=127, map_target, range)
+                .prop_map(|(cc, target, range)| Command::Map(MapCmd::Set { cc, target, range })),
+            Just(Command::Synth(SynthCmd::On)),
+            Just(Command::Synth(SynthCmd::Off)),
+            "[a-z]{1,8}( [a-z]{1,8}){0,2}".prop_map(|p| Command::Synth(SynthCmd::Patch(p))),
+            (word(), 0.0f64..=2000.0).prop_map(|(sink, ms)| Command::Latency { sink, ms }),
+            path().prop_map(|p| Command::Record(RecordCmd::Start(p))),
+            Just(Command::Record(RecordCmd::Stop)),
+            any::<bool>().prop_map(|on| Command::Clock(ClockCmd::Out(on))),
+            opt(word()).prop_map(|p| Command::Clock(ClockCmd::In(p))),
+            (1u32..=64).prop_map(Command::Loop),
+            Just(Command::Unloop),
+            layer().prop_map(Command::Layer),
+            word().prop_map(Command::Mute),
+            word().prop_map(Command::Unmute),
+        ];
+        let rest = prop_oneof![
+            Just(Command::Wait(Wait::Train)),
+            Just(Command::Wait(Wait::Jobs)),
+            (1u32..=10_000).prop_map(|n| Command::Wait(Wait::Bars(n))),
+            word().prop_map(|n| Command::Session(SessionCmd::Save(n))),
+            word().prop_map(|n| Command::Session(SessionCmd::Load(n))),
+            path().prop_map(Command::Run),
+            opt(path()).prop_map(Command::Watch),
+            opt(prop::sample::select(
+                super::super::grammar::COMMANDS
+                    .iter()
+                    .map(|c| c.name.to_string())
+                    .collect::<Vec<_>>(),
+            ))
+            .prop_map(Command::Help),
+            Just(Command::Quit),
+        ];
+        let leaf = prop_oneof![4 => simple, 1 => rest];
+        (leaf.clone(), any::<bool>(), prop::option::of(any::<bool>())).prop_map(|(c, beat, at)| {
+            match (at, &c) {
+                (Some(_), Command::Wait(_)) | (None, _) => c,
+                (Some(_), _) => Command::At {
+                    quantum: if beat { Quantum::Beat } else { Quantum::Bar },
+                    command: Box::new(c),
+                },
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 3000,
+            rng_seed: RngSeed::Fixed(5),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn every_command_reads_back_from_its_text(c in command()) {
+            let line = c.to_string();
+            prop_assert_eq!(parse(&line), Ok(c), "{}", line);
+        }
+    }
+}

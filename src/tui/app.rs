@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::engine::{Command, GenCmd, LatentCmd};
 use crate::tui::cmdline::{Candidate, CommandLine};
 use crate::tui::panes::log::{Level, LogLine};
 use crate::tui::view::View;
@@ -54,10 +55,13 @@ pub enum Action {
 }
 
 /// What the event loop must do for the engine after an action.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     /// Run a command line exactly as the REPL would.
     Run(String),
+    /// Send a command built as a value (the perform keys); the log and the history show it as
+    /// the words that say it.
+    Send(Command),
     Quit,
 }
 
@@ -236,29 +240,29 @@ impl App {
                 return self
                     .targets()
                     .into_iter()
-                    .map(|d| Request::Run(format!("latent nudge {d} {delta}")))
+                    .map(|dim| Request::Send(Command::Latent(LatentCmd::Nudge { dim, delta })))
                     .collect();
             }
             Action::ResetDims if dims > 0 => {
                 return self
                     .targets()
                     .into_iter()
-                    .map(|d| Request::Run(format!("latent set {d} 0")))
+                    .map(|dim| Request::Send(Command::Latent(LatentCmd::Set { dim, value: 0.0 })))
                     .collect();
             }
             Action::Nudge(_) | Action::ResetDims => {
                 self.push_log(Level::Warn, "no latent yet: load a model first");
             }
             Action::TogglePlay => {
-                let line = if self.view.transport.playing {
-                    "stop"
+                let c = if self.view.transport.playing {
+                    Command::Stop
                 } else {
-                    "play"
+                    Command::Play
                 };
-                return vec![Request::Run(line.into())];
+                return vec![Request::Send(c)];
             }
-            Action::Generate => return vec![Request::Run("gen".into())],
-            Action::SampleLatent => return vec![Request::Run("latent sample".into())],
+            Action::Generate => return vec![Request::Send(Command::Gen(GenCmd::default()))],
+            Action::SampleLatent => return vec![Request::Send(Command::Latent(LatentCmd::Sample))],
             Action::ScrollLog(n) => {
                 let max = self.log.len().saturating_sub(1) as i64;
                 self.log_scroll = (self.log_scroll as i64 + n as i64).clamp(0, max) as usize;
@@ -276,6 +280,10 @@ impl App {
 mod tests {
     use super::*;
     use crate::tui::view::LatentView;
+
+    fn nudge(dim: usize, delta: f32) -> Request {
+        Request::Send(Command::Latent(LatentCmd::Nudge { dim, delta }))
+    }
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -348,11 +356,11 @@ mod tests {
         let down = key(KeyCode::Char('j'));
         assert_eq!(
             press(&mut app, &[down, down, key(KeyCode::Right)]),
-            [Request::Run("latent nudge 2 0.25".into())]
+            [nudge(2, 0.25)]
         );
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('H'))]),
-            [Request::Run("latent nudge 2 -1".into())]
+            [nudge(2, -1.0)]
         );
         // Space selects; a nudge then moves every selected dimension.
         let reqs = press(
@@ -364,18 +372,12 @@ mod tests {
                 key(KeyCode::Char('l')),
             ],
         );
-        assert_eq!(
-            reqs,
-            [
-                Request::Run("latent nudge 2 0.25".into()),
-                Request::Run("latent nudge 3 0.25".into())
-            ]
-        );
+        assert_eq!(reqs, [nudge(2, 0.25), nudge(3, 0.25)]);
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('0'))]),
             [
-                Request::Run("latent set 2 0".into()),
-                Request::Run("latent set 3 0".into())
+                Request::Send(Command::Latent(LatentCmd::Set { dim: 2, value: 0.0 })),
+                Request::Send(Command::Latent(LatentCmd::Set { dim: 3, value: 0.0 }))
             ]
         );
         // The cursor stops at the last dimension.
@@ -391,20 +393,20 @@ mod tests {
         let mut app = perform_app(vec![]);
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('p'))]),
-            [Request::Run("play".into())]
+            [Request::Send(Command::Play)]
         );
         app.view.transport.playing = true;
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('p'))]),
-            [Request::Run("stop".into())]
+            [Request::Send(Command::Stop)]
         );
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('g'))]),
-            [Request::Run("gen".into())]
+            [Request::Send(Command::Gen(GenCmd::default()))]
         );
         assert_eq!(
             press(&mut app, &[key(KeyCode::Char('s'))]),
-            [Request::Run("latent sample".into())]
+            [Request::Send(Command::Latent(LatentCmd::Sample))]
         );
         // Without a latent a nudge says why instead of sending a command.
         assert!(press(&mut app, &[key(KeyCode::Char('l'))]).is_empty());

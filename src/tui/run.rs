@@ -50,6 +50,10 @@ pub fn act(app: &mut App, engine: &EngineHandle, action: Action) -> bool {
     for r in requests {
         match r {
             Request::Run(line) => run_line(app, engine, &line),
+            Request::Send(command) => {
+                app.push_log(Level::Command, command.to_string());
+                engine.send_kept(command);
+            }
             Request::Quit => return false,
         }
     }
