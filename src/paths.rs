@@ -44,3 +44,11 @@ pub fn resolve_input(path: PathBuf) -> PathBuf {
 pub fn bundled_corpus() -> PathBuf {
     bundle_root().join("data")
 }
+
+/// The bundled default model (as `sessions/default.improv` loads it), relative to the bundle.
+pub const DEFAULT_MODEL: &str = "models/vae-lstm-small";
+
+/// The bundled default model: what `improv generate` uses without `--model`.
+pub fn default_model() -> PathBuf {
+    bundle_root().join(DEFAULT_MODEL)
+}

@@ -103,3 +103,24 @@ fn bad_input_is_one_line_on_stderr_and_a_failure_status() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim(), "improv: corpus /no/such/dir: no such directory");
 }
+
+#[test]
+fn generate_without_a_model_uses_the_default_session_s_model() {
+    let session = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sessions/default.improv"),
+    )
+    .unwrap();
+    assert!(
+        session.contains(&format!("model load {}", improv::paths::DEFAULT_MODEL)),
+        "sessions/default.improv and improv generate share one default model"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("g.mid");
+    let o = improv(
+        home.path(),
+        &["generate", "--bars", "2", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = improv::music::midi::read_file(&out).unwrap();
+    assert!(!read.seq.notes.is_empty());
+}

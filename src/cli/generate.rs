@@ -33,9 +33,10 @@ enum ModeArg {
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// A checkpoint folder (or a training folder with best/).
+    /// A checkpoint folder (or a training folder with best/); default: the bundled default
+    /// model (the one `sessions/default.improv` loads).
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Stop after N bars (event tokens).
     #[arg(long, conflicts_with = "notes")]
     bars: Option<usize>,
@@ -102,7 +103,8 @@ pub struct GenerateArgs {
 }
 
 pub fn run(a: GenerateArgs) -> Result<()> {
-    let dir = checkpoint::resolve(&a.model);
+    let model_dir = a.model.clone().unwrap_or_else(improv::paths::default_model);
+    let dir = checkpoint::resolve(&model_dir);
     let (model, meta) = checkpoint::load(&dir, &Cpu::default())?;
     let window = meta.model.window;
     if !(a.latent_sd >= 0.0 && a.latent_sd.is_finite()) {
