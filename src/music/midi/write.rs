@@ -139,5 +139,5 @@ pub fn write_file(seq: &NoteSeq, path: &Path) -> Result<(), MidiError> {
         problem,
     };
     let bytes = to_bytes(seq).map_err(wrap)?;
-    crate::fsx::write_atomic(path, &bytes).map_err(|e| wrap(MidiProblem::Io(e)))
+    crate::fsx::write_atomic(path, &bytes).map_err(|e| wrap(MidiProblem::Write(e.to_string())))
 }
