@@ -11,6 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::super::command::RecordCmd;
+use super::Core;
 use crate::music::midi;
 use crate::play::recorder::{journal_path, recover};
 
@@ -145,6 +147,50 @@ fn free_name(take: &Path) -> PathBuf {
         })
         .find(|p| !p.exists())
         .unwrap_or_else(|| take.to_path_buf())
+}
+
+impl Core {
+    /// `record start|stop`, with the take marked for recovery while it runs.
+    pub(super) fn record(&mut self, r: RecordCmd) -> Result<(), String> {
+        let home = self.opts.home.clone();
+        match &r {
+            RecordCmd::Start(path) => {
+                self.play.record(r.clone(), &self.events)?;
+                if let Err(e) = mark(&home, path) {
+                    self.warn(format!(
+                        "record: {e}: this take cannot be recovered after a crash"
+                    ));
+                }
+                Ok(())
+            }
+            RecordCmd::Stop => {
+                let take = self.play.recording();
+                let result = self.play.record(r, &self.events);
+                if let Some(take) =
+                    take.filter(|t| !crate::play::recorder::journal_path(t).exists())
+                {
+                    unmark(&home, &take);
+                }
+                result
+            }
+        }
+    }
+
+    /// Keeps the marker of connected ports current (see [`silence_outputs`]).
+    pub(super) fn note_outputs(&self) {
+        let ports: Vec<String> = self
+            .play
+            .sinks()
+            .into_iter()
+            .map(|s| s.name)
+            .filter(|n| n != "synth" && n != "recorder" && !n.ends_with("(virtual)"))
+            .collect();
+        if let Err(e) = mark_outputs(&self.opts.home, &ports) {
+            self.warn(format!(
+                "connect: {e}: hanging notes cannot be cleared after a crash"
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! parameters, tap tempo, and the transport the snapshot shows.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -13,12 +12,13 @@ use crate::music::gm::find_patch_in;
 use crate::music::sf2::read_presets;
 use crate::music::TimeSig;
 use crate::play::midi_port::{input_ports, output_ports};
-use crate::play::transport::bar_beat;
 use crate::play::{Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, Sink};
 
 use super::super::command::{Quantum, RecordCmd, SynthCmd};
 use super::super::event::{Event, Level};
-use super::super::snapshot::{PortList, SinkStatus, TransportState};
+use super::super::snapshot::PortList;
+
+mod status;
 
 /// A sink the session has, wherever it is now (idle, or inside the player).
 struct SinkEntry {
@@ -542,52 +542,6 @@ impl PlayState {
             ),
         );
         Ok(())
-    }
-
-    pub fn transport(&self) -> TransportState {
-        let position = self.position();
-        let (bar, beat) = bar_beat(position, &self.sigs);
-        TransportState {
-            playing: self.is_playing(),
-            bpm: self
-                .player
-                .as_ref()
-                .filter(|p| !p.is_done())
-                .map_or(self.bpm(), |p| p.bpm()),
-            bar,
-            beat,
-            position,
-            clock_out: self.clock_out,
-            loop_bars: None,
-        }
-    }
-
-    pub fn sinks(&self) -> Vec<SinkStatus> {
-        let live = self
-            .player
-            .as_ref()
-            .map(|p| p.sinks().to_vec())
-            .unwrap_or_default();
-        self.entries
-            .iter()
-            .map(|e| {
-                let stats = live
-                    .iter()
-                    .find(|s| s.name == e.name)
-                    .map(|s| s.stats.clone());
-                let late = stats.as_ref().map(|s| s.lateness()).unwrap_or_default();
-                SinkStatus {
-                    name: e.name.clone(),
-                    latency_ms: e.latency_ms,
-                    sent: stats.as_ref().map_or(0, |s| s.sent.load(Ordering::Relaxed)),
-                    errors: stats
-                        .as_ref()
-                        .map_or(0, |s| s.errors.load(Ordering::Relaxed)),
-                    late_p99_us: late.p99_us,
-                    late_max_us: late.max_us,
-                }
-            })
-            .collect()
     }
 
     pub fn shutdown(&mut self, events: &Sender<Event>) {
