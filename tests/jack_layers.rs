@@ -59,7 +59,12 @@ fn after_a_crash_the_next_start_sends_all_notes_off_to_the_ports_it_had() {
     std::thread::sleep(Duration::from_millis(300));
     let first = engine(home.path());
     run(&first, &format!("connect {port}")).unwrap();
-    assert!(home.path().join("outputs.playing").is_file());
+    assert!(
+        std::fs::read_dir(home.path().join("outputs"))
+            .unwrap()
+            .count()
+            == 1
+    );
     // Connecting starts the port silent: sustain, all notes and all sound off on 16 channels.
     let ccs = |input: &mut MidiIn| {
         std::thread::sleep(Duration::from_millis(300));
@@ -74,7 +79,7 @@ fn after_a_crash_the_next_start_sends_all_notes_off_to_the_ports_it_had() {
     std::mem::forget(first); // killed: no clean exit, the marker stays
     let second = engine(home.path());
     until(&second, "the marker to go", |_| {
-        !home.path().join("outputs.playing").exists()
+        std::fs::read_dir(home.path().join("outputs")).map_or(true, |d| d.count() == 0)
     });
     assert_eq!(ccs(&mut synth), 16, "all notes off at the next start");
     second.shutdown();

@@ -1,13 +1,16 @@
 //! What a crash leaves behind, put right at the next start.
 //!
-//! Notes left sounding: while ports are connected, `$IMPROV_HOME/outputs.playing` names them;
-//! a clean exit removes it, so at a start that finds it every port named is opened once, which
-//! sends it all-notes-off ([`crate::play::midi_port::MidiPortSink::connect`]).
+//! Notes left sounding: while ports are connected, `$IMPROV_HOME/outputs/PID.playing` names
+//! them; a clean exit removes it, so at a start that finds one of a process that is gone every
+//! port named is opened once, which sends it all-notes-off
+//! ([`crate::play::midi_port::MidiPortSink::connect`]).
 //!
 //! Takes interrupted by a crash: while a recording runs, a marker under
-//! `$IMPROV_HOME/journals/` names its file; at the next start every marked take whose journal is
-//! still there is rebuilt from the journal and written out (next to the take's own name when a
-//! file of that name exists by then), then the journal and marker go.
+//! `$IMPROV_HOME/journals/` names its file and the process recording it; at the next start every
+//! marked take of a process that is gone, whose journal is still there, is rebuilt from the
+//! journal and written out (next to the take's own name when a file of that name exists by then),
+//! then the journal and marker go. Markers of a process still running (another improv on the same
+//! home) are left alone.
 
 use std::path::{Path, PathBuf};
 
@@ -16,8 +19,28 @@ use super::Core;
 use crate::music::midi;
 use crate::play::recorder::{journal_path, recover};
 
+/// Whether the process that wrote a marker still runs (this process counts as gone: a second
+/// engine in one process is a test standing in for the next start).
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() || pid == 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A marker's text: the writing process's id on the first line, then what it marks.
+fn owner_and_body(text: &str) -> (u32, &str) {
+    match text.split_once('\n') {
+        Some((pid, body)) => (pid.trim().parse().unwrap_or(0), body),
+        None => (0, text),
+    }
+}
+
 fn outputs_marker(home: &Path) -> PathBuf {
-    home.join("outputs.playing")
+    home.join("outputs")
+        .join(format!("{}.playing", std::process::id()))
 }
 
 /// Notes the ports now connected (none: the marker goes).
@@ -31,30 +54,46 @@ pub fn mark_outputs(home: &Path, ports: &[String]) -> Result<(), String> {
             _ => Ok(()),
         };
     }
-    crate::fsx::write_atomic(&m, ports.join("\n").as_bytes())
-        .map_err(|e| format!("{}: {e}", m.display()))
+    let text = format!("{}\n{}", std::process::id(), ports.join("\n"));
+    crate::fsx::write_atomic(&m, text.as_bytes()).map_err(|e| format!("{}: {e}", m.display()))
 }
 
 /// After a run that did not end cleanly: all-notes-off to every port it had connected (those
 /// still there). One message a port.
 pub fn silence_outputs(home: &Path) -> Vec<Result<String, String>> {
-    let m = outputs_marker(home);
-    let Ok(text) = std::fs::read_to_string(&m) else {
-        return Vec::new();
-    };
-    let out = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|port| {
+    let mut out = Vec::new();
+    for m in marked(&home.join("outputs"), "playing") {
+        let Ok(text) = std::fs::read_to_string(&m) else {
+            continue;
+        };
+        let (pid, body) = owner_and_body(&text);
+        if alive(pid) {
+            continue;
+        }
+        out.extend(body.lines().filter(|l| !l.trim().is_empty()).map(|port| {
             crate::play::midi_port::MidiPortSink::connect(port, false)
                 .map(|_| format!("all notes off sent to {port} (the last run did not end cleanly)"))
                 .map_err(|e| {
                     format!("notes the last run left sounding on {port} could not be stopped: {e}")
                 })
-        })
-        .collect();
-    let _ = std::fs::remove_file(&m);
+        }));
+        let _ = std::fs::remove_file(&m);
+    }
     out
+}
+
+/// The files of `dir` ending in `.ext`, sorted.
+fn marked(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    names.sort();
+    names
 }
 
 fn markers(home: &Path) -> PathBuf {
@@ -70,8 +109,8 @@ fn marker(home: &Path, take: &Path) -> PathBuf {
 pub fn mark(home: &Path, take: &Path) -> Result<(), String> {
     let take = std::path::absolute(take).unwrap_or_else(|_| take.to_path_buf());
     let m = marker(home, &take);
-    crate::fsx::write_atomic(&m, take.as_os_str().as_encoded_bytes())
-        .map_err(|e| format!("{}: {e}", m.display()))
+    let text = format!("{}\n{}", std::process::id(), take.display());
+    crate::fsx::write_atomic(&m, text.as_bytes()).map_err(|e| format!("{}: {e}", m.display()))
 }
 
 /// The take ended well (or its journal is gone): no recovery needed.
@@ -82,19 +121,16 @@ pub fn unmark(home: &Path, take: &Path) {
 
 /// Recovers every marked take; one message each (`Ok`: recovered, `Err`: kept, and why).
 pub fn recover_all(home: &Path) -> Vec<Result<String, String>> {
-    let Ok(dir) = std::fs::read_dir(markers(home)) else {
-        return Vec::new();
-    };
-    let mut names: Vec<PathBuf> = dir
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "take"))
-        .collect();
-    names.sort();
     let mut out = Vec::new();
-    for m in names {
-        let take = match std::fs::read(&m) {
-            Ok(b) => PathBuf::from(String::from_utf8_lossy(&b).into_owned()),
+    for m in marked(&markers(home), "take") {
+        let take = match std::fs::read_to_string(&m) {
+            Ok(text) => {
+                let (pid, body) = owner_and_body(&text);
+                if alive(pid) {
+                    continue;
+                }
+                PathBuf::from(body.trim_end_matches('\n'))
+            }
             Err(e) => {
                 out.push(Err(format!("{}: {e}", m.display())));
                 continue;
@@ -220,6 +256,20 @@ mod tests {
         assert_eq!(std::fs::read(&take).unwrap(), b"made since");
         assert!(!journal_path(&take).exists());
         assert!(recover_all(home.path()).is_empty(), "recovered once only");
+    }
+
+    #[test]
+    fn a_take_another_running_improv_records_is_left_alone() {
+        let home = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let take = work.path().join("live.mid");
+        mark(home.path(), &take).unwrap();
+        // The marker as another process (pid 1, always running) would have written it.
+        let m = marker(home.path(), &std::path::absolute(&take).unwrap());
+        std::fs::write(&m, format!("1\n{}", take.display())).unwrap();
+        std::fs::write(journal_path(&take), JOURNAL).unwrap();
+        assert!(recover_all(home.path()).is_empty());
+        assert!(journal_path(&take).exists() && m.exists() && !take.exists());
     }
 
     #[test]
