@@ -158,8 +158,12 @@ impl Recorder {
     /// When the MIDI file cannot be written the journal stays, to be recovered at the next start.
     pub fn finish(mut self) -> Result<(NoteSeq, Option<String>), RecordError> {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.failure();
-        let failed = self.failed.take();
+        // Wait for the journal thread's last flush and sync before reading the journal back.
+        let failed = match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Err(e))) => Some(e.to_string()),
+            Some(Err(_)) => Some("the journal thread panicked".to_string()),
+            _ => self.failed.take(),
+        };
         let journal = journal_path(&self.path);
         let seq = recover(&journal)?;
         midi::write_file(&seq, &self.path)?;
