@@ -84,3 +84,32 @@ fn after_a_crash_the_next_start_sends_all_notes_off_to_the_ports_it_had() {
     assert_eq!(ccs(&mut synth), 16, "all notes off at the next start");
     second.shutdown();
 }
+
+#[test]
+fn a_port_whose_program_quits_is_said_and_dropped() {
+    let home = tempfile::tempdir().unwrap();
+    let port = format!("t{}-gone", std::process::id());
+    let synth = MidiIn::virtual_port(&port, MonotonicClock::shared()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let e = engine(home.path());
+    run(&e, &format!("connect {port}")).unwrap();
+    drop(synth); // the synth quits: sending to its port would still succeed
+    let start = std::time::Instant::now();
+    let mut said = None;
+    while said.is_none() && start.elapsed() < Duration::from_secs(10) {
+        while let Ok(ev) = e.events().try_recv() {
+            if let improv::engine::Event::Error { text } = ev {
+                if text.contains("went away") {
+                    said = Some(text);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let said = said.expect("the engine said the port went away");
+    assert!(said.contains(&port), "{said}");
+    assert!(until(&e, "the sink to go", |s| s.sinks.is_empty())
+        .sinks
+        .is_empty());
+    e.shutdown();
+}

@@ -74,6 +74,34 @@ pub fn output_ports() -> Result<Vec<String>, PortError> {
         .collect())
 }
 
+/// Watches the output ports that exist, through one client kept open (opening a client for each
+/// look would disturb a JACK graph): a port whose program quit is noticed even though sending to
+/// it still succeeds (the connection just goes).
+pub struct PortWatch {
+    out: MidiOutput,
+}
+
+impl PortWatch {
+    pub fn new() -> Result<Self, PortError> {
+        Ok(PortWatch { out: output()? })
+    }
+
+    /// Which of `names` are not output ports any more.
+    pub fn gone<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let now: Vec<String> = self
+            .out
+            .ports()
+            .iter()
+            .filter_map(|p| self.out.port_name(p).ok())
+            .collect();
+        names
+            .into_iter()
+            .filter(|n| !now.iter().any(|p| p == n))
+            .map(String::from)
+            .collect()
+    }
+}
+
 /// Names of the ports improv can listen to.
 pub fn input_ports() -> Result<Vec<String>, PortError> {
     let i = input()?;

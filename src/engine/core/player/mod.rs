@@ -11,16 +11,20 @@ use crate::audio::{open_synth, SynthOutput};
 use crate::music::gm::find_patch_in;
 use crate::music::sf2::read_presets;
 use crate::music::TimeSig;
-use crate::play::midi_port::{input_ports, output_ports};
-use crate::play::{Clock, MidiPortSink, NoteSource, Params, Player, PlayerConfig, Recorder, Sink};
+use crate::play::midi_port::PortWatch;
+use crate::play::{Clock, NoteSource, Params, Player, PlayerConfig, Recorder, Sink};
 
 use super::super::command::{Quantum, RecordCmd, SynthCmd};
 use super::super::event::{Event, Level};
 use super::super::snapshot::PortList;
 
+mod ports;
 mod status;
 
 /// A sink the session has, wherever it is now (idle, or inside the player).
+/// How often connected ports are looked for.
+const PORT_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct SinkEntry {
     name: String,
     latency_ms: f64,
@@ -40,6 +44,10 @@ pub struct PlayState {
     pub virtual_on: bool,
     recorder: Option<(Recorder, PathBuf)>,
     pub clock_out: bool,
+    /// The MIDI ports connected by name (`connect`, a layer's `port`), watched for going away.
+    port_names: Vec<String>,
+    port_watch: Option<PortWatch>,
+    last_port_look: Instant,
     taps: Vec<Instant>,
     sigs: Vec<TimeSig>,
     pub ports: PortList,
@@ -91,6 +99,9 @@ impl PlayState {
             virtual_on: false,
             recorder: None,
             clock_out: false,
+            port_names: Vec::new(),
+            port_watch: None,
+            last_port_look: Instant::now(),
             taps: Vec::new(),
             sigs: Vec::new(),
             ports: PortList::default(),
@@ -164,6 +175,7 @@ impl PlayState {
     /// Removes the sink called `name` (from the player or the idle ones).
     fn remove(&mut self, name: &str) -> bool {
         self.entries.retain(|e| e.name != name);
+        self.port_names.retain(|n| n != name);
         self.layer_only.retain(|n| n != name);
         let before = self.idle.len();
         self.idle.retain(|s| s.name() != name);
@@ -231,6 +243,15 @@ impl PlayState {
 
     /// Reports a playback that has ended, and sinks that went away.
     pub fn poll(&mut self) -> Option<Event> {
+        let gone = self.vanished_ports();
+        if !gone.is_empty() {
+            return Some(Event::Error {
+                text: format!(
+                    "{}: the port went away (its program quit?); playing on the other sinks",
+                    gone.join(", ")
+                ),
+            });
+        }
         if let Some((rec, path)) = self.recorder.as_mut() {
             if let Some(e) = rec.failure() {
                 return Some(Event::Error {
@@ -318,117 +339,6 @@ impl PlayState {
         let bpm = (60.0 * (self.taps.len() - 1) as f64 / span).clamp(20.0, 400.0);
         self.set_tempo(bpm);
         send_log(events, format!("tempo {bpm:.1} BPM"));
-        Ok(())
-    }
-
-    pub fn ports(&mut self, events: &Sender<Event>) -> Result<(), String> {
-        let outputs = output_ports().map_err(|e| format!("ports: {e}"))?;
-        let inputs = input_ports().map_err(|e| format!("ports: {e}"))?;
-        let list = |v: &[String]| {
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
-        send_log(
-            events,
-            format!("outputs: {}\ninputs: {}", list(&outputs), list(&inputs)),
-        );
-        self.ports = PortList { outputs, inputs };
-        Ok(())
-    }
-
-    pub fn connect(&mut self, port: &str, events: &Sender<Event>) -> Result<(), String> {
-        let sink =
-            MidiPortSink::connect(port, self.clock_out).map_err(|e| format!("connect: {e}"))?;
-        let name = sink.name().to_string();
-        if self.entries.iter().any(|e| e.name == name) {
-            return Err(format!("connect: already playing to {name}"));
-        }
-        self.add(Box::new(sink))?;
-        send_log(events, format!("connected to {name}"));
-        Ok(())
-    }
-
-    pub fn disconnect(&mut self, port: &str, events: &Sender<Event>) -> Result<(), String> {
-        let wanted = port.to_ascii_lowercase();
-        let name = self
-            .entries
-            .iter()
-            .map(|e| e.name.clone())
-            .find(|n| n.to_ascii_lowercase().contains(&wanted))
-            .ok_or_else(|| format!("disconnect: not playing to a port called {port}"))?;
-        self.remove(&name);
-        self.virtual_on &= !name.ends_with("(virtual)");
-        send_log(events, format!("disconnected {name}"));
-        Ok(())
-    }
-
-    /// The channels sink `name` gets: every channel but those routed to other sinks; a sink
-    /// opened for layers alone, only the channels routed to it.
-    fn mask_of(&self, name: &str) -> u16 {
-        let bit = |m: u16, (_, c): &(String, u8)| m | (1 << (c & 0x0f));
-        let routed = self.routes.iter().fold(0, bit);
-        let mine = self.routes.iter().filter(|(n, _)| n == name).fold(0, bit);
-        if self.layer_only.iter().any(|n| n == name) {
-            mine
-        } else {
-            !routed | mine
-        }
-    }
-
-    /// Plays each (sink, channel) channel only to that sink, from now on.
-    pub fn set_routes(&mut self, routes: Vec<(String, u8)>) {
-        self.routes = routes;
-        let masks: Vec<(usize, u16)> = self.player.as_ref().map_or(Vec::new(), |p| {
-            p.sinks()
-                .iter()
-                .map(|s| (s.id, self.mask_of(&s.name)))
-                .collect()
-        });
-        if let Some(p) = self.player.as_mut() {
-            for (id, mask) in masks {
-                p.set_channels(id, mask);
-            }
-        }
-    }
-
-    /// The sink a layer's `port` means: one playing already (its name or part of it), else the
-    /// output port `port`, connected for layers alone.
-    pub fn layer_port(&mut self, port: &str, events: &Sender<Event>) -> Result<String, String> {
-        let wanted = port.to_ascii_lowercase();
-        if let Some(e) = self
-            .entries
-            .iter()
-            .find(|e| e.name.to_ascii_lowercase().contains(&wanted))
-        {
-            return Ok(e.name.clone());
-        }
-        let sink =
-            MidiPortSink::connect(port, self.clock_out).map_err(|e| format!("port {port}: {e}"))?;
-        let name = sink.name().to_string();
-        self.layer_only.push(name.clone());
-        self.add(Box::new(sink))?;
-        send_log(events, format!("connected to {name} for layers"));
-        Ok(name)
-    }
-
-    /// Whether sink `name` was opened for layers alone (sessions leave it to the layers).
-    pub fn is_layer_only(&self, name: &str) -> bool {
-        self.layer_only.iter().any(|n| n == name)
-    }
-
-    pub fn virtual_port(&mut self, events: &Sender<Event>) -> Result<(), String> {
-        if self.virtual_on {
-            return Err("virtual: the virtual port is already open".into());
-        }
-        let sink = MidiPortSink::virtual_port("improv", self.clock_out)
-            .map_err(|e| format!("virtual: {e}"))?;
-        let name = sink.name().to_string();
-        self.add(Box::new(sink))?;
-        self.virtual_on = true;
-        send_log(events, format!("virtual port {name} open"));
         Ok(())
     }
 
