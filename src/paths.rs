@@ -46,7 +46,7 @@ pub fn bundled_corpus() -> PathBuf {
 }
 
 /// The bundled default model (as `sessions/default.improv` loads it), relative to the bundle.
-pub const DEFAULT_MODEL: &str = "models/vae-lstm-small";
+pub const DEFAULT_MODEL: &str = "models/vae-transformer-flagship";
 
 /// The bundled default model: what `improv generate` uses without `--model`.
 pub fn default_model() -> PathBuf {

@@ -38,36 +38,36 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Which notes sound at the synth's end of the wire, message by message.
+/// Which notes sound at the synth's end of the wire, message by message, as a synth hears them:
+/// a note-off ends the note however many note-ons it had (`play::sink::hanging_notes`' rule).
 struct Sounding {
-    on: Box<[[u32; 128]; 16]>,
+    on: Box<[[bool; 128]; 16]>,
     note_ons: u64,
 }
 
 impl Sounding {
     fn new() -> Self {
         Sounding {
-            on: Box::new([[0; 128]; 16]),
+            on: Box::new([[false; 128]; 16]),
             note_ons: 0,
         }
     }
 
     fn take(&mut self, m: MidiMsg) {
         if let Some((c, p, _)) = m.as_note_on() {
-            self.on[c as usize][p as usize] += 1;
+            self.on[c as usize][p as usize] = true;
             self.note_ons += 1;
         } else if let Some((c, p)) = m.as_note_off() {
-            let n = &mut self.on[c as usize][p as usize];
-            *n = n.saturating_sub(1);
+            self.on[c as usize][p as usize] = false;
         } else if let Some((c, cc, _)) = m.as_control() {
             if cc == 123 || cc == 120 {
-                self.on[c as usize] = [0; 128];
+                self.on[c as usize] = [false; 128];
             }
         }
     }
 
     fn hanging(&self) -> usize {
-        self.on.iter().flatten().filter(|n| **n > 0).count()
+        self.on.iter().flatten().filter(|n| **n).count()
     }
 }
 
