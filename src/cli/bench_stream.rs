@@ -17,10 +17,15 @@ use improv::play::live::{LiveConfig, LiveSource, Quantize};
 use improv::play::{Mixer, NoteSource, VoiceCtl};
 use improv::rng::Rng;
 
-/// Measures each bundled model (the default, the flagship, among them): `notes` notes straight, then `changes` latent changes while
-/// playing at 120 BPM (a simulated playhead one beat further each time).
+/// Measures each bundled model (the default, the flagship, among them): `notes` notes straight,
+/// then `changes` latent changes while playing at 120 BPM (a simulated playhead one beat further
+/// each time).
 pub fn run(notes: usize, changes: usize, layers: usize) -> Result<()> {
-    for name in ["vae-lstm-small", "vae-transformer-small", "vae-transformer-flagship"] {
+    for name in [
+        "vae-lstm-small",
+        "vae-transformer-small",
+        "vae-transformer-flagship",
+    ] {
         let dir = improv::paths::bundle_root().join("models").join(name);
         let (model, meta) = checkpoint::load(&dir, &Cpu::default())
             .with_context(|| format!("bench stream: {}", dir.display()))?;
