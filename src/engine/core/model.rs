@@ -105,8 +105,17 @@ impl Core {
         std::thread::Builder::new()
             .name("improv-corpus".into())
             .spawn(move || {
-                let opts = LoadOptions::new(tokenizer);
-                let r = Corpus::load(&path, &opts).map_err(|e| format!("load corpus: {e}"));
+                let plain =
+                    crate::music::tokens::TokenizerConfig::by_name("event").unwrap_or_default();
+                let fallback = tokenizer != plain;
+                let mut r = Corpus::load(&path, &LoadOptions::new(tokenizer));
+                // A model with style tokens needs a style for every piece (its folder under a
+                // root of styles, or a manifest): a folder without them (one composer's pieces)
+                // is read with plain event tokens, to train a model of its own on.
+                if fallback && matches!(&r, Ok(c) if c.pieces.is_empty()) {
+                    r = Corpus::load(&path, &LoadOptions::new(plain));
+                }
+                let r = r.map_err(|e| format!("load corpus: {e}"));
                 let _ = tx.send(JobResult::Corpus(r));
             })
             .map_err(|e| format!("load corpus: {e}"))?;
@@ -136,6 +145,15 @@ impl Core {
             corpus.tokens(),
             corpus.report.failed.len()
         ));
+        if let Some(m) = &self.models.model {
+            if m.meta.tokenizer != corpus.tokenizer {
+                self.warn(format!(
+                    "load corpus: {} has no style for its pieces, which this model's tokens need; \
+                     it is read with plain event tokens (`model new ...` to train a model on it)",
+                    corpus.root.display()
+                ));
+            }
+        }
         self.models.attribute_names = crate::generate::attributes::attribute_names(&corpus);
         self.models.corpus = Some(Arc::new(corpus));
         // Vectors are keyed by training step only: another corpus must compute its own.
