@@ -161,14 +161,12 @@ impl MidiPortSink {
             .map(|p| out.port_name(p).unwrap_or_default())
             .collect();
         let i = find_port(&names, wanted, "output")?;
-        let mut conn = out
+        let conn = out
             .connect(&ports[i], "out")
             .map_err(|e| PortError::Connect {
                 port: names[i].clone(),
                 detail: e.to_string(),
             })?;
-        // A port starts silent: notes a killed run left sounding stop here.
-        silence(&mut conn);
         Ok(MidiPortSink {
             name: names[i].clone(),
             conn,
@@ -193,13 +191,20 @@ impl MidiPortSink {
     }
 }
 
-/// Sustain off, all notes off and all sound off on every channel.
-fn silence(conn: &mut MidiOutputConnection) {
+/// Sends sustain off, all notes off and all sound off on every channel to the port `wanted`
+/// names (notes a killed run left sounding stop); its name. Under JACK a new connection carries
+/// messages only from a later process cycle, so it waits for the graph to settle first.
+pub fn silence_port(wanted: &str) -> Result<String, PortError> {
+    let mut sink = MidiPortSink::connect(wanted, false)?;
+    if cfg!(feature = "jack") {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
     for ch in 0..16 {
         for cc in [64, 123, 120] {
-            let _ = conn.send(MidiMsg::control(ch, cc, 0).as_bytes());
+            let _ = sink.conn.send(MidiMsg::control(ch, cc, 0).as_bytes());
         }
     }
+    Ok(sink.name.clone())
 }
 
 impl Sink for MidiPortSink {

@@ -2,8 +2,7 @@
 //!
 //! Notes left sounding: while ports are connected, `$IMPROV_HOME/outputs/PID.playing` names
 //! them; a clean exit removes it, so at a start that finds one of a process that is gone every
-//! port named is opened once, which sends it all-notes-off
-//! ([`crate::play::midi_port::MidiPortSink::connect`]).
+//! port named gets all-notes-off ([`crate::play::midi_port::silence_port`]).
 //!
 //! Takes interrupted by a crash: while a recording runs, a marker under
 //! `$IMPROV_HOME/journals/` names its file and the process recording it; at the next start every
@@ -71,7 +70,7 @@ pub fn silence_outputs(home: &Path) -> Vec<Result<String, String>> {
             continue;
         }
         out.extend(body.lines().filter(|l| !l.trim().is_empty()).map(|port| {
-            crate::play::midi_port::MidiPortSink::connect(port, false)
+            crate::play::midi_port::silence_port(port)
                 .map(|_| format!("all notes off sent to {port} (the last run did not end cleanly)"))
                 .map_err(|e| {
                     format!("notes the last run left sounding on {port} could not be stopped: {e}")
