@@ -9,6 +9,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+#[path = "common/soak_args.rs"]
+mod soak_args;
+use soak_args::{arg, cpu_time};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -16,27 +20,8 @@ use rand::{Rng, SeedableRng};
 mod input_mutants;
 use input_mutants::*;
 
-/// CPU time of this thread: the soak runs at nice 19 beside other work.
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// One input's check: `Err` says what failed.
 type Check = Box<dyn Fn() -> Result<(), String>>;
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use improv::music::midi::{self, MidiRead};
 use improv::music::tokens::{EventConfig, PaperConfig, TokenizerConfig};
+#[path = "common/soak_args.rs"]
+mod soak_args;
+use soak_args::{arg, cpu_time};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -60,26 +64,6 @@ fn kept_or_said(orig: &Original, mutant: &[u8], read: &MidiRead) -> bool {
         return true;
     }
     keeps_95(mutant, read.seq.notes.len(), orig.notes, orig.reference)
-}
-
-/// CPU time of this thread: the soak runs at nice 19 beside other work, and a read that waits
-/// for a core is not a slow read.
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -188,6 +188,16 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
     }
 }
 
+/// Runs one command line on `e` and waits for it: the engine's one-line error otherwise.
+pub(super) fn run_line(e: &improv::engine::EngineHandle, line: &str) -> Result<()> {
+    let id = e
+        .run_line(line)
+        .map_err(|p| anyhow::anyhow!("{line}: {p}"))?
+        .context("blank line")?;
+    e.wait_for(id, |_| {})
+        .map_err(|err| anyhow::anyhow!("{err}"))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

@@ -4,20 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 
-use super::bench::{load_average, percentile};
+use super::bench::{load_average, percentile, run_line};
 use improv::engine::{Engine, EngineHandle, EngineOptions, Snapshot};
 use improv::play::{MidiMsg, MidiPortSink, Sink};
-
-fn run_line(e: &EngineHandle, line: &str) -> Result<()> {
-    let id = e
-        .run_line(line)
-        .map_err(|p| anyhow!("{line}: {p}"))?
-        .context("blank line")?;
-    e.wait_for(id, |_| {}).map_err(|err| anyhow!("{err}"))
-}
 
 /// Sends `messages` values of CC 74 (alternating, so each one changes the target) and times
 /// each until `seen` says the engine has it.

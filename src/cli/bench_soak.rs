@@ -9,21 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use super::bench::load_average;
-use improv::engine::{Engine, EngineHandle, EngineOptions};
+use super::bench::{load_average, run_line};
+use improv::engine::{Engine, EngineOptions};
+use improv::play::sink::Sounding;
 use improv::play::{InputEvent, MidiIn, MidiMsg, MidiPortSink, MonotonicClock, Sink};
-
-fn run_line(e: &EngineHandle, line: &str) -> Result<()> {
-    let id = e
-        .run_line(line)
-        .map_err(|p| anyhow!("{line}: {p}"))?
-        .context("blank line")?;
-    e.wait_for(id, |_| {})
-        .map_err(|err| anyhow!("{line}: {err}"))
-}
 
 /// This process's resident memory in KB (`VmRSS`).
 fn rss_kb() -> u64 {
@@ -36,39 +28,6 @@ fn rss_kb() -> u64 {
         })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-/// Which notes sound at the synth's end of the wire, message by message, as a synth hears them:
-/// a note-off ends the note however many note-ons it had (`play::sink::hanging_notes`' rule).
-struct Sounding {
-    on: Box<[[bool; 128]; 16]>,
-    note_ons: u64,
-}
-
-impl Sounding {
-    fn new() -> Self {
-        Sounding {
-            on: Box::new([[false; 128]; 16]),
-            note_ons: 0,
-        }
-    }
-
-    fn take(&mut self, m: MidiMsg) {
-        if let Some((c, p, _)) = m.as_note_on() {
-            self.on[c as usize][p as usize] = true;
-            self.note_ons += 1;
-        } else if let Some((c, p)) = m.as_note_off() {
-            self.on[c as usize][p as usize] = false;
-        } else if let Some((c, cc, _)) = m.as_control() {
-            if cc == 123 || cc == 120 {
-                self.on[c as usize] = [false; 128];
-            }
-        }
-    }
-
-    fn hanging(&self) -> usize {
-        self.on.iter().flatten().filter(|n| **n).count()
-    }
 }
 
 /// A JACK client that counts the server's xruns.
@@ -149,7 +108,7 @@ pub fn run(minutes: f64) -> Result<()> {
         })
     };
 
-    let mut sounding = Sounding::new();
+    let mut sounding = Sounding::default();
     let mut got: Vec<InputEvent> = Vec::with_capacity(4096);
     let start = Instant::now();
     let total = Duration::from_secs_f64(minutes * 60.0);

@@ -137,18 +137,22 @@ impl Recorder {
         });
     }
 
+    /// Joins the journal thread (if still there); what it failed with, if it did.
+    fn join(&mut self) -> Option<String> {
+        match self.thread.take()?.join() {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("the journal thread panicked".to_string()),
+        }
+    }
+
     /// The journal's failure (a full disk, a removed folder) as soon as its thread has
     /// stopped on one: recording goes on into memory no more, so the caller says so at once.
     pub fn failure(&mut self) -> Option<String> {
         if self.failed.is_some() || !self.thread.as_ref().is_some_and(|t| t.is_finished()) {
             return None;
         }
-        let r = self.thread.take().map(|t| t.join());
-        let text = match r {
-            Some(Ok(Err(e))) => e.to_string(),
-            Some(Err(_)) => "the journal thread panicked".to_string(),
-            _ => return None,
-        };
+        let text = self.join()?;
         self.failed = Some(text.clone());
         Some(text)
     }
@@ -159,11 +163,7 @@ impl Recorder {
     pub fn finish(mut self) -> Result<(NoteSeq, Option<String>), RecordError> {
         self.stop.store(true, Ordering::Relaxed);
         // Wait for the journal thread's last flush and sync before reading the journal back.
-        let failed = match self.thread.take().map(|t| t.join()) {
-            Some(Ok(Err(e))) => Some(e.to_string()),
-            Some(Err(_)) => Some("the journal thread panicked".to_string()),
-            _ => self.failed.take(),
-        };
+        let failed = self.join().or(self.failed.take());
         let journal = journal_path(&self.path);
         let seq = recover(&journal)?;
         midi::write_file(&seq, &self.path)?;

@@ -130,22 +130,48 @@ impl MemoryLog {
 /// `(note-ons, keys left sounding)` in a message stream: a key sounds from its note-on until a
 /// note-off, all-notes-off or all-sound-off on its channel.
 pub fn hanging_notes(msgs: impl IntoIterator<Item = MidiMsg>) -> (usize, usize) {
-    let mut sounding = [[false; 128]; 16];
-    let mut ons = 0;
+    let mut s = Sounding::default();
     for m in msgs {
+        s.take(m);
+    }
+    (s.note_ons as usize, s.hanging())
+}
+
+/// Which notes sound at a synth's end of the wire, message by message, as a synth hears them:
+/// a note-off ends the note however many note-ons it had; all-notes-off or all-sound-off ends
+/// its channel's.
+pub struct Sounding {
+    on: Box<[[bool; 128]; 16]>,
+    pub note_ons: u64,
+}
+
+impl Default for Sounding {
+    fn default() -> Self {
+        Sounding {
+            on: Box::new([[false; 128]; 16]),
+            note_ons: 0,
+        }
+    }
+}
+
+impl Sounding {
+    pub fn take(&mut self, m: MidiMsg) {
         if let Some((c, p, _)) = m.as_note_on() {
-            sounding[c as usize][p as usize] = true;
-            ons += 1;
+            self.on[c as usize][p as usize] = true;
+            self.note_ons += 1;
         } else if let Some((c, p)) = m.as_note_off() {
-            sounding[c as usize][p as usize] = false;
+            self.on[c as usize][p as usize] = false;
         } else if let Some((c, cc, _)) = m.as_control() {
             if cc == super::msg::CC_ALL_NOTES_OFF || cc == super::msg::CC_ALL_SOUND_OFF {
-                sounding[c as usize] = [false; 128];
+                self.on[c as usize] = [false; 128];
             }
         }
     }
-    let left = sounding.iter().flatten().filter(|s| **s).count();
-    (ons, left)
+
+    /// Notes sounding now.
+    pub fn hanging(&self) -> usize {
+        self.on.iter().flatten().filter(|n| **n).count()
+    }
 }
 
 #[cfg(test)]

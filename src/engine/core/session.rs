@@ -226,7 +226,7 @@ impl Core {
         crate::fsx::write_atomic(path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         if let Ok(mut last) = LAST_STATE.lock() {
-            *last = Some((self.opts.home.join("sessions").join("autosave.toml"), text));
+            *last = Some((self.autosave_path(), text));
         }
         Ok(())
     }

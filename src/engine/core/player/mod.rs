@@ -75,6 +75,15 @@ pub fn soundfont_names() -> &'static [(u8, String)] {
     })
 }
 
+/// The player's ids of the sinks called `name`.
+fn sink_ids(p: &Player, name: &str) -> Vec<usize> {
+    p.sinks()
+        .iter()
+        .filter(|s| s.name == name)
+        .map(|s| s.id)
+        .collect()
+}
+
 fn send_log(events: &Sender<Event>, text: String) {
     let _ = events.send(Event::Log {
         level: Level::Info,
@@ -181,12 +190,7 @@ impl PlayState {
         self.idle.retain(|s| s.name() != name);
         let mut found = before != self.idle.len();
         if let Some(p) = self.player.as_mut() {
-            let ids: Vec<usize> = p
-                .sinks()
-                .iter()
-                .filter(|s| s.name == name)
-                .map(|s| s.id)
-                .collect();
+            let ids = sink_ids(p, name);
             found |= !ids.is_empty();
             for id in ids {
                 p.remove_sink(id);
@@ -387,13 +391,7 @@ impl PlayState {
         entry.latency_ms = ms;
         let name = entry.name.clone();
         if let Some(p) = self.player.as_mut() {
-            let ids: Vec<usize> = p
-                .sinks()
-                .iter()
-                .filter(|s| s.name == name)
-                .map(|s| s.id)
-                .collect();
-            for id in ids {
+            for id in sink_ids(p, &name) {
                 p.set_latency(id, ms / 1000.0);
             }
         }
